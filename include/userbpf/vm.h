@@ -1,0 +1,88 @@
+// Execution engines: the checked interpreter now, the JIT later, behind one interface.
+// An engine is built once per program and may run on many threads at once.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "userbpf/isa.h"
+#include "userbpf/result.h"
+
+namespace userbpf::vm {
+
+// A host memory range a program may touch.  The checked interpreter refuses any
+// access that does not fall entirely inside one region (or the live stack).
+struct Region {
+  uintptr_t start = 0;
+  size_t size = 0;
+  bool writable = false;
+  const char* name = "memory";  // for error messages: "input", "ctx", "packet", "map value" ...
+};
+
+struct ExecContext;
+
+// Helper calling convention: r1..r5 in, r0 out, plus the running program's context.
+// The same signature serves the interpreter and the JIT (System V: six integer args).
+using HelperFn = uint64_t (*)(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, ExecContext* ctx);
+
+struct HelperInfo {
+  int32_t id = 0;
+  std::string name;
+  HelperFn fn = nullptr;
+};
+
+// Helpers by id (linux/bpf.h numbering).  Filled before engines are built; read-only after.
+class HelperRegistry {
+ public:
+  void add(int32_t id, std::string name, HelperFn fn);
+  const HelperInfo* find(int32_t id) const;
+  std::span<const HelperInfo> all() const { return helpers_; }
+
+ private:
+  std::vector<HelperInfo> helpers_;
+  std::vector<int32_t> index_;  // id -> position in helpers_, -1 when absent
+};
+
+// Everything one run needs besides the program.  One per run / per thread.
+struct ExecContext {
+  const HelperRegistry* helpers = nullptr;
+  std::vector<Region> regions;         // input memory, ctx, packet, map values, globals ...
+  uint64_t args[5] = {0, 0, 0, 0, 0};  // r1..r5 at entry
+  uint64_t insn_budget = 100'000'000;  // stop a runaway program after this many instructions
+  std::span<const uint8_t> legacy_packet;  // what LD_ABS/LD_IND read (socket filters)
+  void* user = nullptr;                // owner's state (maps, program context) for helpers
+
+  // Set by a helper to end the program at once with r0 = stop_value (bpf_tail_call, unwind).
+  bool stop = false;
+  uint64_t stop_value = 0;
+
+  // Filled by the engine: instructions executed by the last run.
+  uint64_t insns_executed = 0;
+
+  // Whether [addr, addr+len) is inside a registered region (or the live stack while
+  // a run is in progress).  Helpers use it to validate pointers they are handed.
+  bool accessible(uint64_t addr, uint64_t len, bool write) const;
+  // Live stack bounds, maintained by the engine during a run.
+  uintptr_t stack_lo = 0, stack_hi = 0;
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  // Runs the program; r0 at exit, or an error naming the faulting instruction.
+  virtual Result<uint64_t> run(ExecContext& ctx) const = 0;
+  virtual const char* name() const = 0;
+};
+
+struct EngineOptions {
+  const HelperRegistry* helpers = nullptr;  // helpers the program may call (checked at build)
+  int max_cpu = 4;
+};
+
+// Validates and pre-decodes the program for the checked interpreter.
+Result<std::unique_ptr<Engine>> make_interpreter(std::span<const isa::Insn> prog, const EngineOptions& opts = {});
+
+}  // namespace userbpf::vm

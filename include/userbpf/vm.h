@@ -6,6 +6,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "userbpf/isa.h"
@@ -84,5 +85,8 @@ struct EngineOptions {
 
 // Validates and pre-decodes the program for the checked interpreter.
 Result<std::unique_ptr<Engine>> make_interpreter(std::span<const isa::Insn> prog, const EngineOptions& opts = {});
+// Engine by name ("interp" or "jit"), as the CLI's --engine option spells it.
+Result<std::unique_ptr<Engine>> make_engine(std::string_view name, std::span<const isa::Insn> prog,
+                                            const EngineOptions& opts = {});
 
 }  // namespace userbpf::vm

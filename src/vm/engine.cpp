@@ -1,0 +1,13 @@
+// Engine selection by name; the JIT registers here once it exists.
+#include "userbpf/vm.h"
+
+namespace userbpf::vm {
+
+Result<std::unique_ptr<Engine>> make_engine(std::string_view name, std::span<const isa::Insn> prog,
+                                            const EngineOptions& opts) {
+  if (name == "interp") return make_interpreter(prog, opts);
+  if (name == "jit") return make_error(ErrorKind::Unsupported, "the x86-64 JIT engine is not available yet; use --engine interp");
+  return make_error(ErrorKind::InvalidArgument, "unknown engine '" + std::string(name) + "' (interp or jit)");
+}
+
+}  // namespace userbpf::vm

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -59,6 +60,9 @@ struct ExecContext {
   // Set by a helper to end the program at once with r0 = stop_value (bpf_tail_call, unwind).
   bool stop = false;
   uint64_t stop_value = 0;
+  // Set with `stop` to end the run with this error instead (a fault inside a
+  // bpf_loop callback or a tail-called program).
+  std::optional<Error> stop_error;
 
   // Filled by the engine: instructions executed by the last run.
   uint64_t insns_executed = 0;
@@ -75,6 +79,11 @@ class Engine {
   virtual ~Engine() = default;
   // Runs the program; r0 at exit, or an error naming the faulting instruction.
   virtual Result<uint64_t> run(ExecContext& ctx) const = 0;
+  // Calls the bpf function starting at instruction `entry` with r1..r5 = args, from
+  // inside a helper of a run in progress (bpf_loop / for_each_map_elem callbacks).
+  // The caller's live stack stays accessible to the callee.  `entry` is what an
+  // lddw with src = pseudo::FUNC evaluates to: the absolute instruction index.
+  virtual Result<uint64_t> call_function(ExecContext& ctx, uint64_t entry, const uint64_t args[5]) const;
   virtual const char* name() const = 0;
 };
 

@@ -37,11 +37,12 @@ Result<std::vector<isa::Insn>> program_from_stdin(bool elf) {
   auto raw = cli::read_stream(stdin);
   if (!raw) return raw.error();
   if (elf) {
-    auto obj = loader::read_elf(std::span<const uint8_t>(*raw));
+    // The first program of the object, with its subprograms linked in.  The plugin
+    // has no maps, so a program that refers to one is refused by the engine.
+    auto obj = loader::load_object(std::span<const uint8_t>(*raw), "plugin");
     if (!obj) return obj.error();
-    for (auto& sec : obj->sections)
-      if (!sec.insns.empty()) return std::move(sec.insns);
-    return make_error(ErrorKind::Malformed, "ELF object has no code section");
+    if (obj->programs.empty()) return make_error(ErrorKind::Malformed, "ELF object has no program");
+    return std::move(obj->programs.front().insns);
   }
   std::string text(raw->begin(), raw->end());
   auto bytes = cli::parse_hex(text);

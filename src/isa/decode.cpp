@@ -67,6 +67,9 @@ Status validate(std::span<const Insn> prog, const ValidateOptions& opts) {
     const bool writes_dst = s->kind == Kind::Alu || s->kind == Kind::Endian || s->kind == Kind::Load ||
                             s->kind == Kind::LoadImm64;
     if (writes_dst && insn.dst == kFramePointer) return field_error(pc, insn, "r10 (frame pointer) is read-only");
+    // Fetching atomics write the old value back into src.
+    if (s->kind == Kind::Atomic && (insn.imm & op::FETCH) && insn.src == kFramePointer)
+      return field_error(pc, insn, "r10 (frame pointer) is read-only");
     if (s->op == Op::CALLX) {
       const int reg = insn.dst != 0 ? insn.dst : insn.imm;
       if (insn.dst != 0 && insn.imm != 0) return field_error(pc, insn, "callx takes its register in dst or imm, not both");

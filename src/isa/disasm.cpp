@@ -113,6 +113,11 @@ std::string disassemble(const Insn& insn, const Insn* next) {
     }
     case Kind::Call:
       if (s->op == Op::CALLX) return "callx r" + std::to_string(insn.dst != 0 ? insn.dst : insn.imm);
+      // objdump prints all three as "call N"; spell out local and kfunc calls
+      // (as the kernel's verifier log does) so the text reassembles unambiguously.
+      if (s->op == Op::CALL_LOCAL) return "call pc" + jump_off(insn.imm);
+      if (s->op == Op::CALL_KFUNC)
+        return "call kfunc " + std::to_string(insn.imm) + (insn.off ? ", " + std::to_string(insn.off) : "");
       return "call " + std::to_string(insn.imm);
     case Kind::Exit: return "exit";
     case Kind::LoadImm64: {

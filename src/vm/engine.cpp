@@ -11,3 +11,11 @@ Result<std::unique_ptr<Engine>> make_engine(std::string_view name, std::span<con
 }
 
 }  // namespace userbpf::vm
+
+namespace userbpf::vm {
+
+Result<uint64_t> Engine::call_function(ExecContext&, uint64_t, const uint64_t[5]) const {
+  return make_error(ErrorKind::Unsupported, std::string(name()) + " engine cannot call bpf callbacks");
+}
+
+}  // namespace userbpf::vm

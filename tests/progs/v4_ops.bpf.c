@@ -11,11 +11,16 @@ struct results {
   __s64 widened;
   __s32 narrow;
   __u32 old_count;
+  __u64 old_owner;
+  __u32 old_state;
+  __u32 old_mask;
 };
 
 struct results out = {};
 __u32 counter = 0;
 __u32 flags = 0;
+__u64 owner = 0;
+__u32 state = 0;
 
 static __always_inline __s64 sdiv(__s64 a, __s64 b) {
 #ifdef __BPF_FEATURE_SDIV_SMOD
@@ -55,6 +60,10 @@ int xdp_v4_ops(struct xdp_md *ctx) {
 
   out.old_count = __sync_fetch_and_add(&counter, 1);
   __sync_fetch_and_or(&flags, 1u << (a & 7));
+  out.old_mask = __sync_fetch_and_xor(&flags, 0x100);
+  __sync_fetch_and_and(&flags, 0xffff);
+  out.old_owner = __sync_lock_test_and_set(&owner, raw);       /* xchg 64 */
+  out.old_state = __sync_val_compare_and_swap(&state, 0, 1); /* cmpxchg 32 */
   return XDP_PASS;
 }
 

@@ -1,0 +1,99 @@
+// Runtime: a loaded object made live — maps created and initialised, map references
+// in the code resolved to host pointers, context accesses rewritten, one engine per
+// program.  This is the embedding API's centre: load an object, find a program,
+// run it on a context, read its maps.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "userbpf/loader.h"
+#include "userbpf/maps.h"
+#include "userbpf/result.h"
+#include "userbpf/vm.h"
+
+namespace userbpf::runtime {
+
+class Object;
+
+// A program ready to run.  Immutable after load: runs may happen on many threads.
+class Program {
+ public:
+  const loader::ProgramSpec& spec() const { return *spec_; }
+  const std::string& name() const { return spec_->name; }
+  uint32_t prog_type() const { return spec_->prog_type; }
+  uint32_t id() const { return id_; }  // process-wide, what prog_array slots hold
+  // Final instructions: lddw map references carry host pointers (src 0), context
+  // accesses rewritten for the program type.
+  const std::vector<isa::Insn>& insns() const { return insns_; }
+  const vm::Engine& engine() const { return *engine_; }
+  Object& object() const { return *object_; }
+
+ private:
+  friend class Object;
+  const loader::ProgramSpec* spec_ = nullptr;
+  Object* object_ = nullptr;
+  uint32_t id_ = 0;
+  std::vector<isa::Insn> insns_;
+  std::unique_ptr<vm::Engine> engine_;
+};
+
+// The live program with this id in this process (prog_array / tail calls).
+Program* program_by_id(uint32_t id);
+
+struct ObjectOptions {
+  std::string engine = "interp";  // "interp" or "jit"
+};
+
+// Where trace_printk / trace_vprintk text goes (default: stderr).
+using TraceSink = std::function<void(std::string_view line)>;
+
+// Per-run state that helpers reach through vm::ExecContext::user.
+struct RunState {
+  Object* object = nullptr;
+  const Program* program = nullptr;
+  int tail_call_count = 0;  // the kernel allows 33 tail calls per run
+  void* hook_ctx = nullptr; // the hook's own context (packet buffers ...), opaque here
+  const TraceSink* trace = nullptr;
+};
+
+class Object {
+ public:
+  // Creates every map (global data initialised, map-in-map and prog_array slots
+  // filled), resolves map references and builds an engine per program.
+  static Result<std::unique_ptr<Object>> load(loader::ObjectSpec spec, const ObjectOptions& opts = {});
+  ~Object();
+
+  const loader::ObjectSpec& spec() const { return spec_; }
+  std::span<const std::unique_ptr<Program>> programs() const { return programs_; }
+  const Program* find_program(std::string_view name) const;
+  // The live map for ObjectSpec::maps[index]; nullptr for inner-map templates.
+  maps::Map* map(size_t index) const { return index < maps_.size() ? maps_[index].get() : nullptr; }
+  size_t num_maps() const { return maps_.size(); }
+  const vm::HelperRegistry& helpers() const { return helpers_; }
+
+  // Prepares an ExecContext for a run of `prog`: helpers, map memory regions,
+  // RunState.  The caller adds the context/packet regions and r1.
+  void prepare(const Program& prog, vm::ExecContext& ctx, RunState& state) const;
+
+  void set_trace_sink(TraceSink sink) { trace_ = std::move(sink); }
+
+ private:
+  Object() = default;
+  loader::ObjectSpec spec_;
+  std::vector<std::unique_ptr<maps::Map>> maps_;
+  std::vector<std::unique_ptr<Program>> programs_;
+  std::vector<vm::Region> map_regions_;
+  vm::HelperRegistry helpers_;
+  TraceSink trace_;
+};
+
+// Runs `prog` with r1 = ctx_ptr; used by hooks and by bpf_tail_call.
+Result<uint64_t> run_program(const Program& prog, vm::ExecContext& ctx);
+
+}  // namespace userbpf::runtime

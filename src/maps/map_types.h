@@ -1,0 +1,58 @@
+// Factories of the map families; create_map() (map.cpp) validates the common
+// fields and dispatches here.  Internal to src/maps.
+#pragma once
+
+#include <string>
+
+#include "userbpf/maps.h"
+
+namespace userbpf::maps {
+
+Result<std::unique_ptr<Map>> make_array(const MapSpec& spec);            // array, percpu_array
+Result<std::unique_ptr<Map>> make_hash(const MapSpec& spec);             // hash, percpu_hash, lru_hash, lru_percpu_hash
+Result<std::unique_ptr<Map>> make_bloom_filter(const MapSpec& spec);
+Result<std::unique_ptr<Map>> make_queue_stack(const MapSpec& spec);      // queue, stack
+Result<std::unique_ptr<Map>> make_lpm_trie(const MapSpec& spec);
+Result<std::unique_ptr<Map>> make_ringbuf(const MapSpec& spec);
+Result<std::unique_ptr<Map>> make_perf_event_array(const MapSpec& spec);
+Result<std::unique_ptr<Map>> make_id_array(const MapSpec& spec);         // prog_array, array_of_maps (u32 ids)
+Result<std::unique_ptr<Map>> make_hash_of_maps(const MapSpec& spec);
+
+// Build a map object over an existing block (another mapping of a map's memfd);
+// the block's header must match the spec.  Used by attach_map().
+Result<std::unique_ptr<Map>> attach_array(const MapSpec& spec, SharedBlock block);
+Result<std::unique_ptr<Map>> attach_hash(const MapSpec& spec, SharedBlock block);
+Result<std::unique_ptr<Map>> attach_bloom_filter(const MapSpec& spec, SharedBlock block);
+Result<std::unique_ptr<Map>> attach_queue_stack(const MapSpec& spec, SharedBlock block);
+
+// ---- helpers shared by the map implementations (shared_block.cpp) ----
+
+// The kernel stores array and per-CPU values in 8-byte granules.
+inline constexpr uint64_t round_up8(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
+
+bool is_percpu_map_type(uint32_t type);
+
+// "map 'NAME': reason"
+Error map_error(const MapSpec& spec, const std::string& reason, ErrorKind kind = ErrorKind::InvalidArgument);
+
+// bpf_map_flags_access_ok(): BPF_F_RDONLY_PROG and BPF_F_WRONLY_PROG exclude each
+// other, as do BPF_F_RDONLY and BPF_F_WRONLY.
+bool map_flags_access_ok(uint32_t map_flags);
+
+// Seeded 64-bit hash of a key (the kernel uses jhash with a random seed; only
+// the spread matters here, not the exact values).
+uint64_t map_hash(const void* data, size_t len, uint64_t seed);
+
+// First bytes of every block made by the map types of this file set, so that an
+// attach can check it is looking at the map it was told about.
+struct MapHeader {
+  uint32_t magic;
+  uint32_t type, key_size, value_size, max_entries, map_flags;
+  uint32_t ncpus;  // num_possible_cpus() at creation (per-CPU layout)
+  uint32_t reserved;
+};
+inline constexpr uint32_t kMapMagic = 0x4d465055;  // "UPFM"
+void init_map_header(MapHeader* h, const MapSpec& spec);
+Status check_map_header(const SharedBlock& block, const MapSpec& spec, size_t min_size);
+
+}  // namespace userbpf::maps

@@ -1,0 +1,187 @@
+// Object::load: the step from a description (loader::ObjectSpec) to something that
+// runs.  Maps are created first (programs refer to them), then programs are
+// resolved and built, then static map-in-map / prog_array slots are filled.
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+
+#include "hooks/ctx_rewrite.h"
+#include "userbpf/helpers.h"
+#include "userbpf/runtime.h"
+
+namespace userbpf::runtime {
+namespace {
+
+struct ProgramRegistry {
+  std::mutex mu;
+  uint32_t next_id = 1;
+  std::unordered_map<uint32_t, Program*> programs;
+};
+ProgramRegistry& program_registry() {
+  static ProgramRegistry r;
+  return r;
+}
+
+uint32_t register_program(Program* p) {
+  ProgramRegistry& r = program_registry();
+  std::lock_guard lk(r.mu);
+  const uint32_t id = r.next_id++;
+  r.programs[id] = p;
+  return id;
+}
+
+void unregister_program(uint32_t id) {
+  ProgramRegistry& r = program_registry();
+  std::lock_guard lk(r.mu);
+  r.programs.erase(id);
+}
+
+Error at_program(Error e, const loader::ProgramSpec& p) {
+  e.message = "program '" + p.name + "': " + e.message;
+  if (e.insn >= 0 && e.source_line.empty())
+    if (auto line = p.line_for(static_cast<size_t>(e.insn))) e.source_line = line->str();
+  return e;
+}
+
+void set_lddw(isa::Insn& lo, isa::Insn& hi, uint64_t value) {
+  lo.src = 0;
+  lo.imm = static_cast<int32_t>(static_cast<uint32_t>(value));
+  hi.imm = static_cast<int32_t>(static_cast<uint32_t>(value >> 32));
+}
+
+}  // namespace
+
+Program* program_by_id(uint32_t id) {
+  ProgramRegistry& r = program_registry();
+  std::lock_guard lk(r.mu);
+  auto it = r.programs.find(id);
+  return it == r.programs.end() ? nullptr : it->second;
+}
+
+Object::~Object() {
+  for (auto& p : programs_) unregister_program(p->id_);
+}
+
+const Program* Object::find_program(std::string_view name) const {
+  for (const auto& p : programs_)
+    if (p->name() == name) return p.get();
+  return nullptr;
+}
+
+void Object::prepare(const Program& prog, vm::ExecContext& ctx, RunState& state) const {
+  ctx.helpers = &helpers_;
+  ctx.regions = map_regions_;
+  state.object = const_cast<Object*>(this);
+  state.program = &prog;
+  state.tail_call_count = 0;
+  state.trace = trace_ ? &trace_ : nullptr;
+  ctx.user = &state;
+}
+
+Result<uint64_t> run_program(const Program& prog, vm::ExecContext& ctx) { return prog.engine().run(ctx); }
+
+Result<std::unique_ptr<Object>> Object::load(loader::ObjectSpec spec, const ObjectOptions& opts) {
+  std::unique_ptr<Object> obj(new Object());
+  obj->spec_ = std::move(spec);
+  helpers::register_standard_helpers(obj->helpers_);
+  helpers::register_packet_helpers(obj->helpers_);
+
+  // 1. Maps, with global data initialised as libbpf does before load.
+  for (const loader::MapDef& def : obj->spec_.maps) {
+    if (def.is_inner_template) {
+      obj->maps_.push_back(nullptr);
+      continue;
+    }
+    auto m = maps::create_map(def.spec);
+    if (!m) return m.error();
+    if (!def.initial_data.empty()) {
+      const uint32_t key = 0;
+      if (long rc = (*m)->sys_update(&key, def.initial_data.data(), 0); rc != 0)
+        return make_error(ErrorKind::Malformed, "map '" + def.spec.name + "': cannot initialise global data (" +
+                                                    std::to_string(rc) + ")");
+    }
+    for (const auto& span : (*m)->program_memory())
+      obj->map_regions_.push_back(vm::Region{span.start, span.size, span.writable, "map"});
+    obj->maps_.push_back(std::move(*m));
+  }
+
+  // 2. Programs: map references become host pointers, then an engine per program.
+  for (const loader::ProgramSpec& ps : obj->spec_.programs) {
+    auto prog = std::make_unique<Program>();
+    prog->spec_ = &ps;
+    prog->object_ = obj.get();
+    prog->insns_ = ps.insns;
+    if (auto rw = hooks::rewrite_ctx_accesses(ps.prog_type, prog->insns_); rw) prog->insns_ = std::move(*rw); else return at_program(rw.error(), ps);
+    auto& insns = prog->insns_;
+    for (size_t pc = 0; pc + 1 < insns.size(); ++pc) {
+      if (!isa::is_lddw(insns[pc])) continue;
+      isa::Insn& lo = insns[pc];
+      isa::Insn& hi = insns[pc + 1];
+      switch (lo.src) {
+        case 0: break;
+        case isa::pseudo::MAP_FD:
+        case isa::pseudo::MAP_VALUE: {
+          maps::Map* m = obj->map(static_cast<size_t>(lo.imm));
+          if (!m)
+            return at_program(make_error(ErrorKind::Malformed, "lddw refers to map index " + std::to_string(lo.imm) +
+                                                                   " which does not exist", static_cast<int64_t>(pc)),
+                              ps);
+          if (lo.src == isa::pseudo::MAP_FD) {
+            set_lddw(lo, hi, reinterpret_cast<uintptr_t>(m));
+          } else {
+            const uint32_t key = 0;
+            void* value = m->lookup(&key);
+            const uint32_t off = static_cast<uint32_t>(hi.imm);
+            if (!value || off >= m->spec().value_size)
+              return at_program(make_error(ErrorKind::Malformed,
+                                           "lddw refers to offset " + std::to_string(off) + " of map '" +
+                                               m->spec().name + "' which has no such value",
+                                           static_cast<int64_t>(pc)),
+                                ps);
+            set_lddw(lo, hi, reinterpret_cast<uintptr_t>(value) + off);
+          }
+          break;
+        }
+        case isa::pseudo::FUNC:
+          // Callbacks are named by their absolute instruction index; engines map it.
+          set_lddw(lo, hi, static_cast<uint64_t>(static_cast<int64_t>(pc) + 1 + lo.imm));
+          break;
+        default:
+          return at_program(make_error(ErrorKind::Unsupported,
+                                       "lddw pseudo source " + std::to_string(lo.src) + " is not supported",
+                                       static_cast<int64_t>(pc)),
+                            ps);
+      }
+      ++pc;
+    }
+    vm::EngineOptions eo;
+    eo.helpers = &obj->helpers_;
+    auto engine = vm::make_engine(opts.engine, insns, eo);
+    if (!engine) return at_program(engine.error(), ps);
+    prog->engine_ = std::move(*engine);
+    prog->id_ = register_program(prog.get());
+    obj->programs_.push_back(std::move(prog));
+  }
+
+  // 3. Static slots of map-in-map and prog_array maps (`.values = { ... }`).
+  for (size_t i = 0; i < obj->spec_.maps.size(); ++i) {
+    maps::Map* outer = obj->map(i);
+    for (const loader::SlotInit& s : obj->spec_.maps[i].initial_slots) {
+      uint32_t id = 0;
+      if (s.map_index >= 0 && obj->map(static_cast<size_t>(s.map_index)))
+        id = obj->map(static_cast<size_t>(s.map_index))->id();
+      else if (s.program_index >= 0 && static_cast<size_t>(s.program_index) < obj->programs_.size())
+        id = obj->programs_[static_cast<size_t>(s.program_index)]->id();
+      if (!outer || id == 0)
+        return make_error(ErrorKind::Malformed, "map '" + obj->spec_.maps[i].spec.name + "': slot " +
+                                                    std::to_string(s.slot) + " refers to unknown '" + s.target + "'");
+      if (long rc = outer->sys_update(&s.slot, &id, 0); rc != 0)
+        return make_error(ErrorKind::Malformed, "map '" + obj->spec_.maps[i].spec.name + "': cannot set slot " +
+                                                    std::to_string(s.slot) + " to '" + s.target + "' (" +
+                                                    std::to_string(rc) + ")");
+    }
+  }
+  return obj;
+}
+
+}  // namespace userbpf::runtime

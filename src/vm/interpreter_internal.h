@@ -1,0 +1,69 @@
+// Internal form of a program for the checked interpreter: decoded once at build
+// time so that run() dispatches on a dense op index with no table lookups.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "userbpf/isa.h"
+#include "userbpf/vm.h"
+
+namespace userbpf::vm::interp {
+
+// Dispatch indexes: every isa::Op, then two pseudo ops the decoder plants.
+enum : uint8_t {
+  kOpFallOff = static_cast<uint8_t>(isa::kNumOps),  // slot past the last insn: pc == size
+  kOpLddwHi,                                        // second slot of an lddw (never reached)
+  kNumDispatchOps,
+};
+static_assert(isa::kNumOps < 250, "dispatch index must fit in a byte");
+
+// One decoded slot (16 bytes, so two per cache line pair and cheap to index).
+struct DInsn {
+  uint8_t op = kOpFallOff;
+  uint8_t dst = 0;
+  uint8_t src = 0;  // for callx: the register holding the helper id
+  uint8_t pad = 0;
+  int32_t off = 0;  // memory offset, or absolute target slot for jumps and local calls
+  uint64_t imm = 0; // imm sign-extended to 64 bits, the lddw value, or the helper's HelperFn
+};
+static_assert(sizeof(DInsn) == 16);
+
+struct Program {
+  std::vector<isa::Insn> raw;   // original slots, for disassembly in error messages
+  std::vector<DInsn> code;      // raw.size() + 1 entries: the last is the fall-off sentinel
+  std::vector<uint32_t> func_entries;  // slot 0 plus every bpf-to-bpf call target, sorted
+  const HelperRegistry* helpers = nullptr;  // for callx, resolved at run time
+};
+
+// Why a run stopped abnormally; turned into an Error off the hot path.
+enum class FaultKind : uint8_t { Memory, Misaligned, Budget, CallDepth, FallOff, BadSlot, UnknownCallx };
+
+struct Fault {
+  FaultKind kind = FaultKind::FallOff;
+  size_t pc = 0;
+  uint64_t addr = 0;   // Memory/Misaligned: the address; UnknownCallx: the helper id
+  uint32_t size = 0;
+  bool write = false;
+};
+
+// Where execution starts: slot 0 with ctx.args for run(), a callback's entry
+// for call_function().
+struct Entry {
+  size_t pc = 0;
+  const uint64_t* args = nullptr;  // r1..r5
+  int depth = 0;                   // frames in use by the callers (count against kMaxCallDepth)
+  uint64_t executed = 0;           // instructions already counted in this run: one budget for all
+};
+
+// The hot loop (interpreter_run.cpp).
+Result<uint64_t> execute(const Program& prog, ExecContext& ctx, const Entry& entry);
+
+// Engine::call_function for the interpreter (interpreter.cpp).
+Result<uint64_t> call_function(const Program& prog, ExecContext& ctx, uint64_t entry, const uint64_t args[5]);
+
+// Builds the user-facing error for a fault (interpreter.cpp); ctx still holds the
+// live stack bounds of the faulting run.
+Error describe_fault(const Program& prog, const ExecContext& ctx, const Fault& f);
+
+}  // namespace userbpf::vm::interp

@@ -132,4 +132,4 @@ BENCHMARK(BM_InterpShortRun);
 
 }  // namespace
 
-BENCHMARK_MAIN();
+

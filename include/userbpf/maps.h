@@ -155,13 +155,15 @@ class RingbufMap : public Map {
 };
 
 // BPF_MAP_TYPE_PERF_EVENT_ARRAY: no perf events in user space, so each index
-// (CPU) has a bounded record buffer in the map's block.
+// (CPU) has a bounded record buffer in the map's block.  Slots start empty, as
+// in the kernel; a consumer installs one with sys_update (any value) before
+// programs can output to it.
 class PerfEventArrayMap : public Map {
  public:
   static constexpr uint32_t kBufferBytes = 64 * 1024;  // per index
   // bpf_perf_event_output: flags & BPF_F_INDEX_MASK picks the index
   // (BPF_F_CURRENT_CPU: current_cpu()); 0, -EINVAL, -E2BIG, -ENOENT (slot
-  // deleted) or -ENOSPC (buffer full: the record is lost and counted).
+  // empty) or -ENOSPC (buffer full: the record is lost and counted).
   virtual long output(uint64_t flags, const void* data, uint64_t size) = 0;
   // Single consumer per index.  cb gets each record as libbpf's perf buffer
   // hands it out: size rounded so that size + 4 is a multiple of 8, zero padded.

@@ -5,9 +5,11 @@
 // pointer that reserve handed out and that is still outstanding.
 #include <linux/bpf.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "helpers/helpers_internal.h"
+#include "hooks/packet_ctx.h"
 
 namespace userbpf::helpers::detail {
 namespace {
@@ -72,12 +74,34 @@ uint64_t ringbuf_query(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, v
 }
 
 // long bpf_perf_event_output(ctx, map, flags, data, size)
-uint64_t perf_event_output(uint64_t, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, vm::ExecContext* ctx) {
+uint64_t perf_event_output(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t r5, vm::ExecContext* ctx) {
   maps::Map* m = map_arg(ctx, r2);
   if (!m || m->type() != static_cast<uint32_t>(maps::MapType::PerfEventArray)) return err(EINVAL);
+  auto* pe = static_cast<maps::PerfEventArrayMap*>(m);
   const uint8_t* data = program_read_ptr(ctx, r4, r5);
   if (!data) return err(EFAULT);
-  return ret(static_cast<maps::PerfEventArrayMap*>(m)->output(r3, data, r5));
+  hooks::PacketState* pkt = hooks::packet_state(ctx, r1);
+  if (!pkt) return ret(pe->output(r3, data, r5));
+  // Packet programs get the kernel's bpf_xdp_event_output / bpf_skb_event_output:
+  // flags bits 32-51 (BPF_F_CTXLEN_MASK) ask for that many packet bytes to be
+  // appended to the sample; more than the packet holds is -EFAULT, checked
+  // before the slot is looked at.
+  if (r3 & ~(BPF_F_CTXLEN_MASK | BPF_F_INDEX_MASK)) return err(EINVAL);
+  const uint64_t ctx_len = (r3 & BPF_F_CTXLEN_MASK) >> 32;
+  const bool xdp = pkt->kind == hooks::PacketState::Kind::Xdp;
+  const uint64_t pkt_len = pkt->len() + (xdp ? pkt->frags_size() : 0);
+  if (ctx_len > pkt_len) return err(EFAULT);
+  const uint64_t index_flags = r3 & BPF_F_INDEX_MASK;
+  if (ctx_len == 0) return ret(pe->output(index_flags, data, r5));
+  std::vector<uint8_t> sample(data, data + r5);
+  const uint64_t linear = std::min<uint64_t>(ctx_len, pkt->len());
+  sample.insert(sample.end(), pkt->at(pkt->data), pkt->at(pkt->data) + linear);
+  for (size_t i = 0; i < pkt->frags.size() && sample.size() < r5 + ctx_len; ++i) {
+    const auto& f = pkt->frags[i];
+    const uint64_t n = std::min<uint64_t>(f.size(), r5 + ctx_len - sample.size());
+    sample.insert(sample.end(), f.begin(), f.begin() + static_cast<std::ptrdiff_t>(n));
+  }
+  return ret(pe->output(index_flags, sample.data(), sample.size()));
 }
 
 }  // namespace

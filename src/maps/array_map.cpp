@@ -14,8 +14,6 @@ namespace userbpf::maps {
 namespace {
 
 constexpr uint64_t kValuesOff = 64;
-// Far above any real use; keeps the size arithmetic well inside 64 bits.
-constexpr uint64_t kMaxBlock = uint64_t{1} << 36;
 constexpr uint32_t kArrayCreateFlags =
     BPF_F_NUMA_NODE | BPF_F_MMAPABLE | BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG |
     BPF_F_PRESERVE_ELEMS | BPF_F_INNER_MAP;
@@ -41,8 +39,10 @@ Result<Layout> check_spec(const MapSpec& spec) {
   if (percpu && l.elem_size > kPcpuMinUnitSize)
     return map_error(spec, "per-CPU array value_size " + std::to_string(spec.value_size) + " is too big (E2BIG)");
   l.ncpus = percpu ? static_cast<uint32_t>(num_possible_cpus()) : 1;
+  // Divide rather than multiply: value_size * max_entries can overflow 64 bits.
+  if (spec.max_entries > (kMaxMapBlock - kValuesOff) / (l.elem_size * l.ncpus))
+    return map_error(spec, "array map is too big (E2BIG)");
   l.block_size = kValuesOff + uint64_t{spec.max_entries} * l.ncpus * l.elem_size;
-  if (l.elem_size > kMaxBlock || l.block_size > kMaxBlock) return map_error(spec, "array map is too big (E2BIG)");
   return l;
 }
 

@@ -22,7 +22,6 @@ namespace userbpf::maps {
 namespace {
 
 constexpr uint64_t kBucketsOff = 128;
-constexpr uint64_t kMaxBlock = uint64_t{1} << 36;
 constexpr uint64_t kKmallocMaxSize = uint64_t{1} << 22;  // KMALLOC_MAX_SIZE on x86-64 (4 MiB)
 constexpr uint32_t kPcpuMinUnitSize = 32768;
 constexpr uint32_t kHashCreateFlags = BPF_F_NO_PREALLOC | BPF_F_NO_COMMON_LRU | BPF_F_NUMA_NODE | BPF_F_RDONLY |
@@ -95,7 +94,7 @@ Result<Layout> check_spec(const MapSpec& spec) {
   l.elem_size = l.value_off + l.value_slot * l.ncpus;
   l.elems_off = (kBucketsOff + uint64_t{l.n_buckets} * sizeof(Bucket) + 63) & ~uint64_t{63};
   l.block_size = l.elems_off + uint64_t{spec.max_entries} * l.elem_size;
-  if (l.block_size > kMaxBlock) return map_error(spec, "hash map is too big (E2BIG)");
+  if (l.block_size > kMaxMapBlock) return map_error(spec, "hash map is too big (E2BIG)");
   return l;
 }
 

@@ -1,45 +1,27 @@
 // Map base class, id registry, names and the create_map() dispatcher.
 #include <cerrno>
 #include <cstring>
-#include <mutex>
-#include <unordered_map>
 
 #include "maps/map_types.h"
+#include "util/id_registry.h"
 
 namespace userbpf::maps {
 namespace {
 
-struct Registry {
-  std::mutex mu;
-  uint32_t next_id = 1;
-  std::unordered_map<uint32_t, Map*> maps;
-};
-Registry& registry() {
-  static Registry r;
+util::IdRegistry<Map>& registry() {
+  static util::IdRegistry<Map> r;
   return r;
 }
 
 }  // namespace
 
 Map::Map(MapSpec spec, SharedBlock block) : spec_(std::move(spec)), block_(std::move(block)) {
-  Registry& r = registry();
-  std::lock_guard lk(r.mu);
-  id_ = r.next_id++;
-  r.maps[id_] = this;
+  id_ = registry().add(this);
 }
 
-Map::~Map() {
-  Registry& r = registry();
-  std::lock_guard lk(r.mu);
-  r.maps.erase(id_);
-}
+Map::~Map() { registry().remove(id_); }
 
-Map* map_by_id(uint32_t id) {
-  Registry& r = registry();
-  std::lock_guard lk(r.mu);
-  auto it = r.maps.find(id);
-  return it == r.maps.end() ? nullptr : it->second;
-}
+Map* map_by_id(uint32_t id) { return registry().find(id); }
 
 const char* map_type_name(uint32_t type) {
   switch (static_cast<MapType>(type)) {

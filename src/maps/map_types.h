@@ -27,6 +27,11 @@ Result<std::unique_ptr<Map>> attach_queue_stack(const MapSpec& spec, SharedBlock
 
 // ---- helpers shared by the map implementations (shared_block.cpp) ----
 
+// Largest block a map may ask for.  SharedBlock::create populates the whole
+// mapping up front, so absurd specs must fail here rather than exhaust memory
+// (the full 2^32-bit bloom filter, 512 MiB, still fits).
+inline constexpr uint64_t kMaxMapBlock = uint64_t{1} << 30;
+
 // The kernel stores array and per-CPU values in 8-byte granules.
 inline constexpr uint64_t round_up8(uint64_t n) { return (n + 7) & ~uint64_t{7}; }
 

@@ -1,9 +1,10 @@
 // BPF_MAP_TYPE_PERF_EVENT_ARRAY.  In the kernel each slot holds a perf event
 // whose ring buffer receives bpf_perf_event_output() samples.  User space has
 // no perf events, so every slot owns a bounded record buffer in the block
-// instead.  Slots start open (a perf event "installed"); sys_delete closes one
-// (output then fails with -ENOENT as for an empty kernel slot) and sys_update
-// with any value reopens it.
+// instead.  As in the kernel, slots start empty (output fails with -ENOENT, what
+// a program sees in the kernel until user space installs perf events, e.g.
+// with libbpf's perf_buffer__new); sys_update with any value installs one
+// ("the perf event fd") and sys_delete empties the slot again.
 //
 // Block layout:
 //   [0, 32)        MapHeader
@@ -35,7 +36,7 @@ constexpr long kENOTSUPP = 524;  // kernel-internal ENOTSUPP, what bpf(2) return
 
 struct Slot {
   ShmSpinLock lock;                // producers of this slot
-  std::atomic<uint32_t> closed;    // 1 after sys_delete
+  std::atomic<uint32_t> installed; // 1 after sys_update, 0 after sys_delete
   std::atomic<uint32_t> value;     // last value stored by sys_update
   uint32_t pad;
   std::atomic<uint64_t> head;      // producer position (bytes ever written)
@@ -70,14 +71,14 @@ class PerfEventArray final : public PerfEventArrayMap {
     uint32_t v;
     std::memcpy(&v, value, 4);
     slot(idx)->value.store(v, std::memory_order_relaxed);
-    slot(idx)->closed.store(0, std::memory_order_release);
+    slot(idx)->installed.store(1, std::memory_order_release);
     return 0;
   }
 
   long remove(const void* key) override {
     const uint32_t idx = load_index(key);
     if (idx >= spec_.max_entries) return -E2BIG;
-    return slot(idx)->closed.exchange(1, std::memory_order_acq_rel) ? -ENOENT : 0;
+    return slot(idx)->installed.exchange(0, std::memory_order_acq_rel) ? 0 : -ENOENT;
   }
 
   // Array order: 0, 1, ..., max_entries - 1; an out-of-range key restarts.
@@ -102,7 +103,7 @@ class PerfEventArray final : public PerfEventArrayMap {
     if (idx == BPF_F_CURRENT_CPU) idx = static_cast<uint64_t>(current_cpu());
     if (idx >= spec_.max_entries) return -E2BIG;
     Slot* s = slot(static_cast<uint32_t>(idx));
-    if (s->closed.load(std::memory_order_acquire)) return -ENOENT;
+    if (!s->installed.load(std::memory_order_acquire)) return -ENOENT;
     if (size > kBufBytes) {
       s->lost.fetch_add(1, std::memory_order_relaxed);
       return -ENOSPC;

@@ -17,7 +17,6 @@ namespace userbpf::maps {
 namespace {
 
 constexpr uint64_t kSlotsOff = 64;
-constexpr uint64_t kMaxBlock = uint64_t{1} << 36;
 constexpr uint64_t kKmallocMaxSize = uint64_t{1} << 22;
 constexpr uint32_t kQsCreateFlags =
     BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY | BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG;
@@ -39,7 +38,7 @@ Result<uint64_t> check_spec(const MapSpec& spec) {
   if (!map_flags_access_ok(spec.map_flags)) return map_error(spec, "conflicting read-only/write-only map flags");
   if (spec.value_size > kKmallocMaxSize) return map_error(spec, std::string(what) + " map value_size is too big (E2BIG)");
   const uint64_t size = kSlotsOff + (uint64_t{spec.max_entries} + 1) * spec.value_size;
-  if (size > kMaxBlock) return map_error(spec, std::string(what) + " map is too big (E2BIG)");
+  if (size > kMaxMapBlock) return map_error(spec, std::string(what) + " map is too big (E2BIG)");
   return size;
 }
 

@@ -42,7 +42,9 @@ Result<SharedBlock> SharedBlock::create(size_t size, const std::string& name) {
     close(fd);
     return make_error(ErrorKind::Io, "ftruncate of map block to " + std::to_string(len) + " bytes: " + errno_text(err));
   }
-  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  // Populated up front, as the kernel preallocates map memory: the first program
+  // run must not pay a page fault per touched page.
+  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
   if (p == MAP_FAILED) {
     const int err = errno;
     close(fd);

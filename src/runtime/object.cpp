@@ -2,38 +2,18 @@
 // runs.  Maps are created first (programs refer to them), then programs are
 // resolved and built, then static map-in-map / prog_array slots are filled.
 #include <cstring>
-#include <mutex>
-#include <unordered_map>
 
 #include "hooks/ctx_rewrite.h"
 #include "userbpf/helpers.h"
 #include "userbpf/runtime.h"
+#include "util/id_registry.h"
 
 namespace userbpf::runtime {
 namespace {
 
-struct ProgramRegistry {
-  std::mutex mu;
-  uint32_t next_id = 1;
-  std::unordered_map<uint32_t, Program*> programs;
-};
-ProgramRegistry& program_registry() {
-  static ProgramRegistry r;
+util::IdRegistry<Program>& program_registry() {
+  static util::IdRegistry<Program> r;
   return r;
-}
-
-uint32_t register_program(Program* p) {
-  ProgramRegistry& r = program_registry();
-  std::lock_guard lk(r.mu);
-  const uint32_t id = r.next_id++;
-  r.programs[id] = p;
-  return id;
-}
-
-void unregister_program(uint32_t id) {
-  ProgramRegistry& r = program_registry();
-  std::lock_guard lk(r.mu);
-  r.programs.erase(id);
 }
 
 Error at_program(Error e, const loader::ProgramSpec& p) {
@@ -51,15 +31,10 @@ void set_lddw(isa::Insn& lo, isa::Insn& hi, uint64_t value) {
 
 }  // namespace
 
-Program* program_by_id(uint32_t id) {
-  ProgramRegistry& r = program_registry();
-  std::lock_guard lk(r.mu);
-  auto it = r.programs.find(id);
-  return it == r.programs.end() ? nullptr : it->second;
-}
+Program* program_by_id(uint32_t id) { return program_registry().find(id); }
 
 Object::~Object() {
-  for (auto& p : programs_) unregister_program(p->id_);
+  for (auto& p : programs_) program_registry().remove(p->id_);
 }
 
 const Program* Object::find_program(std::string_view name) const {
@@ -159,7 +134,7 @@ Result<std::unique_ptr<Object>> Object::load(loader::ObjectSpec spec, const Obje
     auto engine = vm::make_engine(opts.engine, insns, eo);
     if (!engine) return at_program(engine.error(), ps);
     prog->engine_ = std::move(*engine);
-    prog->id_ = register_program(prog.get());
+    prog->id_ = program_registry().add(prog.get());
     obj->programs_.push_back(std::move(prog));
   }
 

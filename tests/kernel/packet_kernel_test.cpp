@@ -236,7 +236,11 @@ TEST_P(PacketObjects, SameAsKernel) {
 INSTANTIATE_TEST_SUITE_P(Progs, PacketObjects,
                          ::testing::Values("xdp_parse.v3.bpf.o", "xdp_rewrite.v3.bpf.o", "tc_classify.v3.bpf.o",
                                            "xdp_adjust.v3.bpf.o", "xdp_adjust.v4.bpf.o", "tc_skb.v3.bpf.o",
-                                           "tc_skb.v4.bpf.o", "socket_ldabs.v3.bpf.o", "socket_ldabs.v4.bpf.o"),
+                                           "tc_skb.v4.bpf.o", "socket_ldabs.v3.bpf.o", "socket_ldabs.v4.bpf.o",
+                                           "xdp_firewall.v3.bpf.o", "maps_globals.v3.bpf.o", "loop_subprog.v3.bpf.o",
+                                           "loop_subprog.v4.bpf.o", "callbacks.v3.bpf.o", "v4_ops.v4.bpf.o",
+                                           "xdp_map_types.v3.bpf.o", "xdp_map_types.v4.bpf.o",
+                                           "xdp_tail_calls.v3.bpf.o", "xdp_tail_calls.v4.bpf.o"),
                          [](const auto& info) {
                            std::string n = info.param;
                            for (char& ch : n)

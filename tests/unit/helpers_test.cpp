@@ -307,6 +307,10 @@ TEST(PerfHelpers, EventOutputReachesConsumer) {
   auto* pe = static_cast<maps::PerfEventArrayMap*>(h.map(0));
   uint64_t data = 0xabcdef;
   h.allow(&data, 8, false);
+  // Slots start empty as in the kernel (no perf event installed): -ENOENT.
+  EXPECT_EQ(h.scall(BPF_FUNC_perf_event_output, 0, h.map_ptr(0), 1, addr(&data), 8), -ENOENT);
+  const uint32_t slot = 1, event = 0;
+  ASSERT_EQ(pe->sys_update(&slot, &event, BPF_ANY), 0);
   EXPECT_EQ(h.scall(BPF_FUNC_perf_event_output, 0, h.map_ptr(0), 1, addr(&data), 8), 0);
   EXPECT_EQ(h.scall(BPF_FUNC_perf_event_output, 0, h.map_ptr(0), 1, addr(&data), 16), -EFAULT);
   EXPECT_EQ(h.scall(BPF_FUNC_perf_event_output, 0, addr(&data), 1, addr(&data), 8), -EINVAL);

@@ -54,6 +54,9 @@ TEST(ArrayMap, CreateChecks) {
   expect_create_error(spec(MapType::Array, 4, 4, 4, BPF_F_NO_PREALLOC), "flags");
   expect_create_error(spec(MapType::Array, 4, 4, 4, BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG), "read-only");
   expect_create_error(spec(MapType::PercpuArray, 4, 4, 4, BPF_F_MMAPABLE), "MMAPABLE");
+  expect_create_error(spec(MapType::Array, 4, 0xffffffffu, 0xffffffffu), "too big");
+  expect_create_error(spec(MapType::Array, 4, 1 << 20, 1 << 20), "too big");
+  expect_create_error(spec(MapType::PercpuArray, 4, 1 << 16, 4), "too big");
   EXPECT_NE(make(spec(MapType::Array, 4, 4, 4, BPF_F_MMAPABLE)), nullptr);
 }
 
@@ -178,6 +181,9 @@ TEST(HashMap, CreateChecks) {
   expect_create_error(spec(MapType::Hash, 4, 4, 4, BPF_F_MMAPABLE), "flags");
   expect_create_error(spec(MapType::Hash, 4, 4, 4, BPF_F_NO_COMMON_LRU), "LRU");
   expect_create_error(spec(MapType::PercpuHash, 4, 4, 4, BPF_F_NUMA_NODE), "NUMA");
+  expect_create_error(spec(MapType::Hash, 0xffffffffu, 0xffffffffu, 4), "too big");
+  expect_create_error(spec(MapType::Hash, 4, 1 << 20, 1 << 20), "too big");
+  expect_create_error(spec(MapType::Hash, 4, 4, 0xffffffffu), "too big");
   auto r = userbpf::maps::create_map(spec(MapType::LruHash, 4, 4, 4, BPF_F_NO_PREALLOC));
   EXPECT_FALSE(r.ok());
   EXPECT_NE(make(spec(MapType::Hash, 4, 4, 4, BPF_F_NO_PREALLOC)), nullptr);

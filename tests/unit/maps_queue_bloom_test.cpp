@@ -26,6 +26,8 @@ TEST(QueueStackMap, CreateChecks) {
     expect_create_error(spec(t, 0, 0, 4), "value_size");
     expect_create_error(spec(t, 0, 4, 0), "max_entries");
     expect_create_error(spec(t, 0, 4, 4, BPF_F_NO_PREALLOC), "flags");
+    expect_create_error(spec(t, 0, 0xffffffffu, 0xffffffffu), "too big");
+    expect_create_error(spec(t, 0, 1 << 20, 1 << 20), "too big");
   }
 }
 

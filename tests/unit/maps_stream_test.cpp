@@ -274,7 +274,9 @@ TEST(Ringbuf, ConcurrentProducersAndConsumer) {
 
 // ---------------------------------------------------------------- perf_event_array
 
-std::unique_ptr<PerfEventArrayMap> make_perf(uint32_t max) {
+// Slots start empty as in the kernel; `install` puts a "perf event" in each, as
+// a consumer does before reading.
+std::unique_ptr<PerfEventArrayMap> make_perf(uint32_t max, bool install = true) {
   auto m = create_map(spec_of(MapType::PerfEventArray, 4, 4, max));
   EXPECT_TRUE(m.ok()) << (m.ok() ? "" : m.error().str());
   if (!m.ok()) return nullptr;
@@ -282,6 +284,8 @@ std::unique_ptr<PerfEventArrayMap> make_perf(uint32_t max) {
   EXPECT_NE(p, nullptr);
   if (!p) return nullptr;
   m->release();
+  const uint32_t event = 0;
+  for (uint32_t i = 0; install && i < p->spec().max_entries; ++i) EXPECT_EQ(p->sys_update(&i, &event, BPF_ANY), 0);
   return std::unique_ptr<PerfEventArrayMap>(p);
 }
 
@@ -364,6 +368,14 @@ TEST(PerfEventArray, FullBufferLosesRecords) {
     EXPECT_EQ(got[0][0], rec[0]);
   }
   EXPECT_EQ(p->lost(0), 2u);
+}
+
+TEST(PerfEventArray, EmptySlotRefusesOutput) {
+  auto fresh = make_perf(2, false);
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->output(0, "x", 1), -ENOENT);
+  EXPECT_EQ(fresh->output(BPF_F_CURRENT_CPU, "x", 1), -ENOENT);
+  EXPECT_EQ(fresh->output(2, "x", 1), -E2BIG);
 }
 
 TEST(PerfEventArray, DeletedSlotRefusesOutput) {

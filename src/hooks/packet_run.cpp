@@ -61,7 +61,7 @@ Status setup_xdp(PacketState& st, const std::vector<uint8_t>& data, bool has_ctx
   }
   st.kind = PacketState::Kind::Xdp;
   st.buf.assign(kPageSize, 0);
-  std::memcpy(st.buf.data() + headroom, data.data(), linear);
+  if (linear) std::memcpy(st.buf.data() + headroom, data.data(), linear);
   for (size_t off = linear; off < size; off += kPageSize) {
     if (st.frags.size() == kMaxSkbFrags) return make_error(ErrorKind::InvalidArgument, "too many fragments (ENOMEM)");
     const size_t n = std::min<size_t>(kPageSize, size - off);
@@ -124,7 +124,7 @@ Status setup_skb(PacketState& st, uint32_t prog_type, const std::vector<uint8_t>
   // up to the kernel's maximum skb length, so the buffer never moves.
   const size_t base = kSkbMaxLen + kSkbHeadroom;
   st.buf.assign(base + kSkbMaxLen + kSkbSharedInfoSize, 0);
-  std::memcpy(st.buf.data() + base, data.data(), size);
+  if (size) std::memcpy(st.buf.data() + base, data.data(), size);
   st.mac = base;
   st.network = base + kEthHlen;
   st.data = st.is_l2 ? base : base + kEthHlen;
@@ -208,7 +208,8 @@ Result<TestRunResult> run_packet_test(uint32_t prog_type, const TestRunInput& in
   const bool has_ctx = !in.ctx_in.empty() || in.want_ctx_out;
   if (!all_zero(in.ctx_in.data(), std::min(uapi, in.ctx_in.size()), in.ctx_in.size()))
     return make_error(ErrorKind::InvalidArgument, "ctx_in: bytes beyond the context struct must be 0 (E2BIG)");
-  std::memcpy(ctx_img, in.ctx_in.data(), std::min(uapi, in.ctx_in.size()));
+  // (memcpy from an empty vector's null data() is undefined even for 0 bytes)
+  if (!in.ctx_in.empty()) std::memcpy(ctx_img, in.ctx_in.data(), std::min(uapi, in.ctx_in.size()));
   xdp_md md;
   __sk_buff sk;
   std::memcpy(&md, ctx_img, sizeof md);

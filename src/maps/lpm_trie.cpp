@@ -28,7 +28,7 @@ constexpr uint32_t kDataSizeMin = 1, kDataSizeMax = 256;
 constexpr uint32_t kValueSizeMax = (4u << 20) - 256 - 40;
 constexpr uint32_t kCreateFlags = BPF_F_NO_PREALLOC | BPF_F_NUMA_NODE | BPF_F_RDONLY | BPF_F_WRONLY |
                                   BPF_F_RDONLY_PROG | BPF_F_WRONLY_PROG;
-constexpr uint64_t kMaxBlock = uint64_t{1} << 36;
+
 constexpr uint64_t kTrieHeaderOff = 32, kPoolOff = 64;
 constexpr uint32_t kFlagIntermediate = 1;
 
@@ -73,7 +73,7 @@ Result<Layout> check_spec(const MapSpec& spec) {
   l.node_size = l.value_off + round_up8(spec.value_size);
   l.pool_nodes = uint64_t{spec.max_entries} * 2;
   l.block_size = kPoolOff + l.pool_nodes * l.node_size;
-  if (l.pool_nodes > 0xffffffffu || l.block_size > kMaxBlock) return map_error(spec, "lpm_trie is too big (E2BIG)");
+  if (l.pool_nodes > 0xffffffffu || l.block_size > kMaxMapBlock) return map_error(spec, "lpm_trie is too big (E2BIG)");
   return l;
 }
 

@@ -27,7 +27,7 @@ namespace {
 
 constexpr uint64_t kSlotsOff = 64;
 constexpr uint64_t kBufBytes = PerfEventArrayMap::kBufferBytes;
-constexpr uint64_t kMaxBlock = uint64_t{1} << 36;
+
 // ARRAY_CREATE_FLAG_MASK without BPF_F_RDONLY_PROG / BPF_F_WRONLY_PROG, which
 // fd arrays refuse.
 constexpr uint32_t kCreateFlags =
@@ -184,7 +184,7 @@ Result<std::unique_ptr<Map>> make_perf_event_array(const MapSpec& spec) {
   if (s.map_flags & ~kCreateFlags) return map_error(s, "invalid perf_event_array map flags");
   if (!map_flags_access_ok(s.map_flags)) return map_error(s, "conflicting read-only/write-only map flags");
   const uint64_t size = kSlotsOff + uint64_t{s.max_entries} * kSlotStride;
-  if (size > kMaxBlock) return map_error(s, "perf_event_array is too big (E2BIG)");
+  if (size > kMaxMapBlock) return map_error(s, "perf_event_array is too big (E2BIG)");
   auto block = SharedBlock::create(size, s.name);
   if (!block) return block.error();
   init_map_header(block->at<MapHeader>(0), s);

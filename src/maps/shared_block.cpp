@@ -31,7 +31,12 @@ std::string errno_text(int err) { return std::string(std::strerror(err)); }
 Result<SharedBlock> SharedBlock::create(size_t size, const std::string& name) {
   if (size == 0) size = 1;
   const size_t len = page_round(size);
-  if (len < size) return make_error(ErrorKind::InvalidArgument, "shared block of " + std::to_string(size) + " bytes is too big");
+  // One cap for every map family: blocks are populated at creation, so a hostile
+  // spec must not be able to commit the machine's memory.
+  if (len < size || len > kMaxMapBlock)
+    return make_error(ErrorKind::InvalidArgument, "map '" + name + "' needs " + std::to_string(size) +
+                                                      " bytes, more than the " + std::to_string(kMaxMapBlock >> 20) +
+                                                      " MiB a map may use (E2BIG)");
   // memfd names show up in /proc/PID/fd, handy when inspecting a probed process;
   // the kernel limits them to 249 bytes.
   std::string memfd_name = ("userbpf-map:" + name).substr(0, 240);

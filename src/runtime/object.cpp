@@ -129,6 +129,24 @@ Result<std::unique_ptr<Object>> Object::load(loader::ObjectSpec spec, const Obje
       }
       ++pc;
     }
+    // Name unknown helpers here, where the kernel's helper names are known; the
+    // engine would only report the id.
+    for (size_t pc = 0; pc < insns.size(); ++pc) {
+      const isa::Insn& in = insns[pc];
+      if (isa::is_lddw(in)) {
+        ++pc;
+        continue;
+      }
+      if (in.opcode == (isa::op::JMP | isa::op::CALL) && in.src == isa::pseudo::CALL_HELPER &&
+          !obj->helpers_.find(in.imm)) {
+        const std::string name = helpers::helper_name(in.imm);
+        return at_program(make_error(ErrorKind::Unsupported,
+                                     "helper " + std::to_string(in.imm) + (name.empty() ? " (unknown to the kernel)" : " (" + name + ")") +
+                                         " is not supported by userbpf",
+                                     static_cast<int64_t>(pc)),
+                          ps);
+      }
+    }
     vm::EngineOptions eo;
     eo.helpers = &obj->helpers_;
     auto engine = vm::make_engine(opts.engine, insns, eo);

@@ -130,3 +130,38 @@ TEST_F(Cli, PluginRunsElfObjects) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliObjects, UnknownHelperIsRefusedWithItsName) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("userbpf_unk_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "unk.bpf.c") << "#include <linux/bpf.h>\n#include <bpf/bpf_helpers.h>\n"
+                                      "SEC(\"xdp\") int x(struct xdp_md *ctx) { return bpf_get_current_task() != 0; }\n"
+                                      "char LICENSE[] SEC(\"license\") = \"GPL\";\n";
+  auto cc = userbpf::test::run_process({"clang-19", "-O2", "-g", "-target", "bpf", "-I/usr/include/x86_64-linux-gnu",
+                                        "-c", (dir / "unk.bpf.c").string(), "-o", (dir / "unk.bpf.o").string()});
+  if (cc.exit_code != 0) {
+    fs::remove_all(dir);
+    GTEST_SKIP() << "clang-19 cannot build BPF here: " << cc.err;
+  }
+  auto r = userbpf::test::run_process({USERBPF_CLI, "run", (dir / "unk.bpf.o").string()});
+  fs::remove_all(dir);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("helper 35 (bpf_get_current_task) is not supported"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unk.bpf.c:3"), std::string::npos) << "source line from BTF line info: " << r.err;
+}
+
+TEST(CliObjects, BundledExampleDropsDnsAndCountsIt) {
+  const std::string obj = std::string(USERBPF_PROGS_DIR) + "/xdp_firewall.v3.bpf.o";
+  const std::string pkt = std::string(USERBPF_SOURCE_DIR) + "/examples/dns_packet.bin";
+  auto r = userbpf::test::run_process({USERBPF_CLI, "run", obj, "--data", pkt, "--repeat", "5", "--dump-maps", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("Return value: 1, duration (average): "), std::string::npos) << r.out;
+  // proto_count[IPPROTO_UDP = 17] counted once per repetition.
+  EXPECT_NE(r.out.find("key: 11 00 00 00  value: 05 00 00 00 00 00 00 00"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.substr(r.out.rfind('{')).rfind("{\"retval\":1,", 0), 0u) << r.out;
+}
+
+}  // namespace

@@ -55,7 +55,7 @@ class ArrayMap final : public Map {
         ncpus_(l.ncpus) {}
 
   void* lookup(const void* key) override {
-    const uint32_t idx = load_index(key);
+    const uint32_t idx = load_u32(key);
     if (idx >= spec_.max_entries) return nullptr;
     return slot(idx, percpu_ ? static_cast<uint32_t>(current_cpu()) : 0);
   }
@@ -63,7 +63,7 @@ class ArrayMap final : public Map {
   // array_map_update_elem(): the program side writes this CPU's slot.
   long update(const void* key, const void* value, uint64_t flags) override {
     if ((flags & ~uint64_t{BPF_F_LOCK}) > BPF_EXIST) return -EINVAL;
-    const uint32_t idx = load_index(key);
+    const uint32_t idx = load_u32(key);
     if (idx >= spec_.max_entries) return -E2BIG;
     if (flags & BPF_NOEXIST) return -EEXIST;  // every element always exists
     if (flags & BPF_F_LOCK) return -EINVAL;   // values carry no bpf_spin_lock
@@ -74,7 +74,7 @@ class ArrayMap final : public Map {
   long remove(const void*) override { return -EINVAL; }
 
   long sys_lookup(const void* key, void* value) override {
-    const uint32_t idx = load_index(key);
+    const uint32_t idx = load_u32(key);
     if (idx >= spec_.max_entries) return -ENOENT;
     if (!percpu_) {
       std::memcpy(value, slot(idx, 0), spec_.value_size);
@@ -91,7 +91,7 @@ class ArrayMap final : public Map {
     if (!percpu_) return update(key, value, flags);
     // bpf_percpu_array_update(): no BPF_F_LOCK for per-CPU arrays.
     if (flags > BPF_EXIST) return -EINVAL;
-    const uint32_t idx = load_index(key);
+    const uint32_t idx = load_u32(key);
     if (idx >= spec_.max_entries) return -E2BIG;
     if (flags & BPF_NOEXIST) return -EEXIST;
     const auto* in = static_cast<const uint8_t*>(value);
@@ -100,14 +100,7 @@ class ArrayMap final : public Map {
   }
 
   long get_next_key(const void* key, void* next_key) override {
-    const uint32_t idx = key ? load_index(key) : UINT32_MAX;
-    uint32_t next = 0;
-    if (idx < spec_.max_entries) {
-      if (idx == spec_.max_entries - 1) return -ENOENT;
-      next = idx + 1;
-    }
-    std::memcpy(next_key, &next, sizeof(next));
-    return 0;
+    return array_next_key(key, next_key, spec_.max_entries);
   }
 
   std::vector<Span> program_memory() const override {
@@ -117,11 +110,6 @@ class ArrayMap final : public Map {
   }
 
  private:
-  static uint32_t load_index(const void* key) {
-    uint32_t idx;
-    std::memcpy(&idx, key, sizeof(idx));  // keys may sit unaligned on a program stack
-    return idx;
-  }
   uint8_t* slot(uint32_t idx, uint32_t cpu) const {
     return block_.data() + kValuesOff + (uint64_t{idx} * ncpus_ + cpu) * elem_size_;
   }

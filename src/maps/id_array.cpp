@@ -23,12 +23,6 @@ bool is_map_in_map(uint32_t type) {
   return type == static_cast<uint32_t>(MapType::ArrayOfMaps) || type == static_cast<uint32_t>(MapType::HashOfMaps);
 }
 
-inline uint32_t load_u32(const void* p) {
-  uint32_t v;
-  std::memcpy(&v, p, 4);
-  return v;
-}
-
 class IdArray final : public IdArrayMap {
  public:
   IdArray(const MapSpec& spec, SharedBlock block)
@@ -74,16 +68,7 @@ class IdArray final : public IdArrayMap {
   }
 
   long get_next_key(const void* key, void* next_key) override {
-    uint32_t next = 0;
-    if (key) {
-      const uint32_t idx = load_u32(key);
-      if (idx < spec_.max_entries) {
-        if (idx + 1 >= spec_.max_entries) return -ENOENT;
-        next = idx + 1;
-      }
-    }
-    std::memcpy(next_key, &next, 4);
-    return 0;
+    return array_next_key(key, next_key, spec_.max_entries);
   }
 
   std::vector<Span> program_memory() const override { return {}; }

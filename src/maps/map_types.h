@@ -2,6 +2,9 @@
 // fields and dispatches here.  Internal to src/maps.
 #pragma once
 
+#include <cerrno>
+#include <cstring>
+
 #include <string>
 
 #include "userbpf/maps.h"
@@ -59,5 +62,27 @@ struct MapHeader {
 inline constexpr uint32_t kMapMagic = 0x4d465055;  // "UPFM"
 void init_map_header(MapHeader* h, const MapSpec& spec);
 Status check_map_header(const SharedBlock& block, const MapSpec& spec, size_t min_size);
+
+// A u32 key/index; keys may sit unaligned on a program's stack.
+inline uint32_t load_u32(const void* p) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// get_next_key of every array-shaped map: 0, 1, ..., max_entries - 1; a missing
+// or out-of-range key restarts at 0.
+inline long array_next_key(const void* key, void* next_key, uint32_t max_entries) {
+  uint32_t next = 0;
+  if (key) {
+    const uint32_t idx = load_u32(key);
+    if (idx < max_entries) {
+      if (idx + 1 >= max_entries) return -ENOENT;
+      next = idx + 1;
+    }
+  }
+  std::memcpy(next_key, &next, sizeof next);
+  return 0;
+}
 
 }  // namespace userbpf::maps

@@ -48,11 +48,6 @@ static_assert(sizeof(Slot) == 64 && kBufBytes % 8 == 0 && (kBufBytes & (kBufByte
 
 constexpr uint64_t kSlotStride = sizeof(Slot) + kBufBytes;
 
-inline uint32_t load_index(const void* key) {
-  uint32_t v;
-  std::memcpy(&v, key, 4);
-  return v;
-}
 
 class PerfEventArray final : public PerfEventArrayMap {
  public:
@@ -66,7 +61,7 @@ class PerfEventArray final : public PerfEventArrayMap {
   // bpf_fd_array_map_update_elem(): only BPF_ANY, index in range.
   long update(const void* key, const void* value, uint64_t flags) override {
     if (flags != BPF_ANY) return -EINVAL;
-    const uint32_t idx = load_index(key);
+    const uint32_t idx = load_u32(key);
     if (idx >= spec_.max_entries) return -E2BIG;
     uint32_t v;
     std::memcpy(&v, value, 4);
@@ -76,23 +71,13 @@ class PerfEventArray final : public PerfEventArrayMap {
   }
 
   long remove(const void* key) override {
-    const uint32_t idx = load_index(key);
+    const uint32_t idx = load_u32(key);
     if (idx >= spec_.max_entries) return -E2BIG;
     return slot(idx)->installed.exchange(0, std::memory_order_acq_rel) ? 0 : -ENOENT;
   }
 
-  // Array order: 0, 1, ..., max_entries - 1; an out-of-range key restarts.
   long get_next_key(const void* key, void* next_key) override {
-    uint32_t next = 0;
-    if (key) {
-      const uint32_t idx = load_index(key);
-      if (idx < spec_.max_entries) {
-        if (idx + 1 >= spec_.max_entries) return -ENOENT;
-        next = idx + 1;
-      }
-    }
-    std::memcpy(next_key, &next, 4);
-    return 0;
+    return array_next_key(key, next_key, spec_.max_entries);
   }
 
   std::vector<Span> program_memory() const override { return {}; }

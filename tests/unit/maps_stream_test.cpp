@@ -12,20 +12,14 @@
 #include <thread>
 #include <vector>
 
+#include "unit/maps_test_util.h"
 #include "userbpf/maps.h"
 
 namespace userbpf::maps {
 namespace {
 
 MapSpec spec_of(MapType t, uint32_t key, uint32_t value, uint32_t max, uint32_t flags = 0) {
-  MapSpec s;
-  s.name = "s";
-  s.type = static_cast<uint32_t>(t);
-  s.key_size = key;
-  s.value_size = value;
-  s.max_entries = max;
-  s.map_flags = flags;
-  return s;
+  return maps_test::spec(t, key, value, max, flags);
 }
 
 std::unique_ptr<RingbufMap> make_ring(uint32_t size) {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "support/elf_edit.h"
 #include "userbpf/loader.h"
 
 using namespace userbpf;
@@ -27,33 +28,9 @@ Bytes load(const std::string& path) {
   return bytes.ok() ? *bytes : Bytes{};
 }
 
-template <typename T>
-T* at(Bytes& b, uint64_t off) {
-  if (off + sizeof(T) > b.size()) throw std::runtime_error("test object too small");
-  return reinterpret_cast<T*>(b.data() + off);
-}
-
-// The test's own view of the section headers, to aim corruptions precisely.
-Elf64_Shdr* section_header(Bytes& b, const std::string& name) {
-  auto* eh = at<Elf64_Ehdr>(b, 0);
-  auto* strtab = at<Elf64_Shdr>(b, eh->e_shoff + eh->e_shstrndx * sizeof(Elf64_Shdr));
-  for (unsigned i = 0; i < eh->e_shnum; ++i) {
-    auto* sh = at<Elf64_Shdr>(b, eh->e_shoff + i * sizeof(Elf64_Shdr));
-    if (name == reinterpret_cast<const char*>(b.data() + strtab->sh_offset + sh->sh_name)) return sh;
-  }
-  return nullptr;
-}
-
-Elf64_Sym* func_symbol(Bytes& b, const std::string& name) {
-  Elf64_Shdr* symtab = section_header(b, ".symtab");
-  auto* eh = at<Elf64_Ehdr>(b, 0);
-  auto* strtab = at<Elf64_Shdr>(b, eh->e_shoff + symtab->sh_link * sizeof(Elf64_Shdr));
-  for (uint64_t off = 0; off < symtab->sh_size; off += sizeof(Elf64_Sym)) {
-    auto* sym = at<Elf64_Sym>(b, symtab->sh_offset + off);
-    if (name == reinterpret_cast<const char*>(b.data() + strtab->sh_offset + sym->st_name)) return sym;
-  }
-  return nullptr;
-}
+using test::elf_at;
+using test::elf_section;
+using test::elf_symbol;
 
 void expect_malformed(const Bytes& b, const std::string& needle) {
   auto obj = loader::read_elf(std::span<const uint8_t>(b));
@@ -137,10 +114,10 @@ TEST(ElfReader, RejectsWrongHeaders) {
   b[EI_DATA] = ELFDATA2MSB;
   expect_malformed(b, "little-endian");
   b = good;
-  at<Elf64_Ehdr>(b, 0)->e_machine = EM_X86_64;
+  elf_at<Elf64_Ehdr>(b, 0)->e_machine = EM_X86_64;
   expect_malformed(b, "EM_BPF");
   b = good;
-  at<Elf64_Ehdr>(b, 0)->e_type = ET_EXEC;
+  elf_at<Elf64_Ehdr>(b, 0)->e_type = ET_EXEC;
   expect_malformed(b, "ET_REL");
 }
 
@@ -149,23 +126,23 @@ TEST(ElfReader, RejectsBadSections) {
   ASSERT_FALSE(good.empty());
 
   Bytes b = good;
-  section_header(b, "xdp")->sh_size -= 4;
+  elf_section(b, "xdp")->sh_size -= 4;
   expect_malformed(b, "'xdp'");
 
   b = good;
-  section_header(b, ".text")->sh_offset = b.size() - 8;
+  elf_section(b, ".text")->sh_offset = b.size() - 8;
   expect_malformed(b, "'.text'");
 
   b = good;
-  func_symbol(b, "popcount32")->st_value += 4096;
+  elf_symbol(b, "popcount32")->st_value += 4096;
   expect_malformed(b, "'popcount32'");
 
   b = good;
-  func_symbol(b, "xdp_loop")->st_size += 8;
+  elf_symbol(b, "xdp_loop")->st_size += 8;
   expect_malformed(b, "'xdp_loop'");
 
   b = good;
-  func_symbol(b, "payload_sum")->st_value = 4;
+  elf_symbol(b, "payload_sum")->st_value = 4;
   expect_malformed(b, "'payload_sum'");
 
   // Every truncation is an error, not a crash (clang puts the section headers last).

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "support/subprocess.h"
+#include "support/elf_edit.h"
 #include "userbpf/loader.h"
 
 using namespace userbpf;
@@ -470,36 +471,9 @@ TEST(Loader, NamesGlobalDataAfterTheObject) {
 
 namespace {
 
-template <typename T>
-T* at(Bytes& b, uint64_t off) {
-  if (off + sizeof(T) > b.size()) throw std::runtime_error("test object too small");
-  return reinterpret_cast<T*>(b.data() + off);
-}
-
-Elf64_Shdr* section_header(Bytes& b, const std::string& name, std::string* name_ptr_out = nullptr) {
-  auto* eh = at<Elf64_Ehdr>(b, 0);
-  auto* strtab = at<Elf64_Shdr>(b, eh->e_shoff + eh->e_shstrndx * sizeof(Elf64_Shdr));
-  for (unsigned i = 0; i < eh->e_shnum; ++i) {
-    auto* sh = at<Elf64_Shdr>(b, eh->e_shoff + i * sizeof(Elf64_Shdr));
-    char* n = reinterpret_cast<char*>(b.data() + strtab->sh_offset + sh->sh_name);
-    if (name == n) {
-      if (name_ptr_out) *name_ptr_out = std::to_string(strtab->sh_offset + sh->sh_name);
-      return sh;
-    }
-  }
-  return nullptr;
-}
-
-Elf64_Sym* symbol(Bytes& b, const std::string& name) {
-  Elf64_Shdr* symtab = section_header(b, ".symtab");
-  auto* eh = at<Elf64_Ehdr>(b, 0);
-  auto* strtab = at<Elf64_Shdr>(b, eh->e_shoff + symtab->sh_link * sizeof(Elf64_Shdr));
-  for (uint64_t off = 0; off < symtab->sh_size; off += sizeof(Elf64_Sym)) {
-    auto* sym = at<Elf64_Sym>(b, symtab->sh_offset + off);
-    if (name == reinterpret_cast<const char*>(b.data() + strtab->sh_offset + sym->st_name)) return sym;
-  }
-  return nullptr;
-}
+using test::elf_at;
+using test::elf_section;
+using test::elf_symbol;
 
 void expect_error(const Bytes& b, ErrorKind kind, const std::string& needle) {
   auto obj = loader::load_object(std::span<const uint8_t>(b));
@@ -512,9 +486,9 @@ void expect_error(const Bytes& b, ErrorKind kind, const std::string& needle) {
 
 TEST(Loader, UnknownSectionIsAWarning) {
   Bytes b = file_bytes(prog_path("xdp_parse.v3.bpf.o"));
-  std::string name_off;
-  ASSERT_NE(section_header(b, "xdp", &name_off), nullptr);
-  std::memcpy(b.data() + std::stoul(name_off), "xyz", 3);
+  uint64_t name_off = 0;
+  ASSERT_NE(elf_section(b, "xdp", &name_off), nullptr);
+  std::memcpy(b.data() + name_off, "xyz", 3);
   auto obj = loader::load_object(std::span<const uint8_t>(b));
   ASSERT_TRUE(obj.ok()) << obj.error().str();
   EXPECT_TRUE(obj->programs.empty());
@@ -528,23 +502,23 @@ TEST(Loader, RejectsBrokenReferences) {
   ASSERT_FALSE(good.empty());
   // A global variable turned into an extern (as a __ksym or __kconfig would be).
   Bytes b = good;
-  symbol(b, "total_bytes")->st_shndx = SHN_UNDEF;
+  elf_symbol(b, "total_bytes")->st_shndx = SHN_UNDEF;
   expect_error(b, ErrorKind::Unsupported, "'total_bytes'");
   // A relocation against a symbol that does not exist.
   b = good;
-  Elf64_Shdr* rel = section_header(b, ".relxdp");
+  Elf64_Shdr* rel = elf_section(b, ".relxdp");
   ASSERT_NE(rel, nullptr);
-  at<Elf64_Rel>(b, rel->sh_offset)->r_info = ELF64_R_INFO(9999, 1);
+  elf_at<Elf64_Rel>(b, rel->sh_offset)->r_info = ELF64_R_INFO(9999, 1);
   expect_error(b, ErrorKind::Malformed, "'.relxdp'");
   // A relocation pointing past the section.
   b = good;
-  at<Elf64_Rel>(b, rel->sh_offset)->r_offset = 1u << 20;
+  elf_at<Elf64_Rel>(b, rel->sh_offset)->r_offset = 1u << 20;
   expect_error(b, ErrorKind::Malformed, "'xdp'");
 
   // A call into the middle of a subprogram.
   const Bytes loop = file_bytes(prog_path("loop_subprog.v3.bpf.o"));
   b = loop;
-  Elf64_Sym* pop = symbol(b, "popcount32");
+  Elf64_Sym* pop = elf_symbol(b, "popcount32");
   ASSERT_NE(pop, nullptr);
   pop->st_value += 8;
   pop->st_size -= 8;
@@ -552,7 +526,7 @@ TEST(Loader, RejectsBrokenReferences) {
 
   // A map definition without a symbol: BTF names a map the symbol table lacks.
   b = good;
-  symbol(b, "size_buckets")->st_shndx = SHN_ABS;
+  elf_symbol(b, "size_buckets")->st_shndx = SHN_ABS;
   expect_error(b, ErrorKind::Malformed, "'size_buckets'");
 }
 

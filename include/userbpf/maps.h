@@ -74,6 +74,8 @@ class SharedBlock {
   T* at(uint64_t off) const { return reinterpret_cast<T*>(base_ + off); }
 
  private:
+  // Maps `fd` (which the block then owns; closed on failure).
+  static Result<SharedBlock> map_owned_fd(int fd, size_t len, int extra_flags, const std::string& what);
   uint8_t* base_ = nullptr;
   size_t size_ = 0;
   int fd_ = -1;

@@ -49,11 +49,15 @@ Result<SharedBlock> SharedBlock::create(size_t size, const std::string& name) {
   }
   // Populated up front, as the kernel preallocates map memory: the first program
   // run must not pay a page fault per touched page.
-  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, fd, 0);
+  return map_owned_fd(fd, len, MAP_POPULATE, "map block (" + std::to_string(len) + " bytes)");
+}
+
+Result<SharedBlock> SharedBlock::map_owned_fd(int fd, size_t len, int extra_flags, const std::string& what) {
+  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED | extra_flags, fd, 0);
   if (p == MAP_FAILED) {
     const int err = errno;
     close(fd);
-    return make_error(ErrorKind::Io, "mmap of map block (" + std::to_string(len) + " bytes): " + errno_text(err));
+    return make_error(ErrorKind::Io, "mmap of " + what + ": " + errno_text(err));
   }
   SharedBlock b;
   b.base_ = static_cast<uint8_t*>(p);
@@ -68,18 +72,7 @@ Result<SharedBlock> SharedBlock::attach(int fd) {
   if (st.st_size <= 0) return make_error(ErrorKind::InvalidArgument, "map fd " + std::to_string(fd) + " has an empty block");
   const int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
   if (own < 0) return make_error(ErrorKind::Io, "dup of map fd: " + errno_text(errno));
-  const size_t len = static_cast<size_t>(st.st_size);
-  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_SHARED, own, 0);
-  if (p == MAP_FAILED) {
-    const int err = errno;
-    close(own);
-    return make_error(ErrorKind::Io, "mmap of map fd " + std::to_string(fd) + ": " + errno_text(err));
-  }
-  SharedBlock b;
-  b.base_ = static_cast<uint8_t*>(p);
-  b.size_ = len;
-  b.fd_ = own;
-  return b;
+  return map_owned_fd(own, static_cast<size_t>(st.st_size), 0, "map fd " + std::to_string(fd));
 }
 
 SharedBlock::SharedBlock(SharedBlock&& o) noexcept

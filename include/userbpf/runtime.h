@@ -15,6 +15,7 @@
 #include "userbpf/loader.h"
 #include "userbpf/maps.h"
 #include "userbpf/result.h"
+#include "userbpf/verifier.h"
 #include "userbpf/vm.h"
 
 namespace userbpf::runtime {
@@ -32,6 +33,10 @@ class Program {
   // accesses rewritten for the program type.
   const std::vector<isa::Insn>& insns() const { return insns_; }
   const vm::Engine& engine() const { return *engine_; }
+  // What the verifier proved per instruction of spec().insns (empty when the
+  // object was loaded with verify = false).
+  const std::vector<verifier::InsnFacts>& facts() const { return facts_; }
+  const verifier::VerifyStats& verify_stats() const { return verify_stats_; }
   Object& object() const { return *object_; }
 
  private:
@@ -41,6 +46,8 @@ class Program {
   uint32_t id_ = 0;
   std::vector<isa::Insn> insns_;
   std::unique_ptr<vm::Engine> engine_;
+  std::vector<verifier::InsnFacts> facts_;
+  verifier::VerifyStats verify_stats_;
 };
 
 // The live program with this id in this process (prog_array / tail calls).
@@ -48,6 +55,10 @@ Program* program_by_id(uint32_t id);
 
 struct ObjectOptions {
   std::string engine = "interp";  // "interp" or "jit"
+  // Verify every program first and refuse the object if one is rejected
+  // (ErrorKind::Rejected, the message holding the explanation).  Without it the
+  // checked interpreter still stops every out-of-bounds access at run time.
+  bool verify = true;
 };
 
 // Where trace_printk / trace_vprintk text goes (default: stderr).

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "userbpf/loader.h"
@@ -69,6 +70,9 @@ struct VerifyResult {
 // (ObjectSpec::maps, indexed by the map indexes in the lddw instructions).
 // Returns an Error only for unusable input (Malformed / Unsupported / InvalidArgument);
 // a rejection is a VerifyResult with accepted == false.
+// The kernel's license_is_gpl_compatible: "GPL", "GPL v2", "Dual MIT/GPL", ...
+bool license_is_gpl_compatible(std::string_view license);
+
 Result<VerifyResult> verify(const loader::ProgramSpec& prog, std::span<const loader::MapDef> maps,
                             const VerifyOptions& opts = {});
 

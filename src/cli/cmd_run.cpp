@@ -28,6 +28,7 @@ struct RunArgs {
   uint64_t repeat = 1;
   bool json = false;
   bool dump_maps = false;
+  bool no_verify = false;
 };
 
 void print_result(const RunArgs& a, uint64_t retval, uint64_t avg_ns) {
@@ -47,6 +48,7 @@ int run_object(const RunArgs& a, const std::vector<uint8_t>& bytes) {
   if (!spec) return report(spec.error());
   runtime::ObjectOptions oo;
   oo.engine = a.engine;
+  oo.verify = !a.no_verify;
   auto obj = runtime::Object::load(std::move(*spec), oo);
   if (!obj) return report(obj.error());
   const runtime::Program* prog = nullptr;
@@ -145,6 +147,7 @@ void add_run_command(CLI::App& app, Action& action) {
   r->add_option("--data,--data-in", args.data_in, "input data file (r1 points to it, r2 holds its length)");
   r->add_option("--data-out", args.data_out, "write the data after the run to this file");
   r->add_option("--repeat", args.repeat, "run N times and report the average duration");
+  r->add_flag("--no-verify", args.no_verify, "skip the verifier (the checked interpreter still stops bad accesses)");
   r->add_flag("--json", args.json, "also print {\"retval\":R,\"duration\":D} as the last line");
   r->callback([&action] { action = [] { return run(args); }; });
 }

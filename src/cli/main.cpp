@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   userbpf::cli::add_isa_commands(app, action);
   userbpf::cli::add_run_command(app, action);
   userbpf::cli::add_prog_commands(app, action);
+  userbpf::cli::add_verify_command(app, action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

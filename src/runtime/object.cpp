@@ -29,6 +29,26 @@ void set_lddw(isa::Insn& lo, isa::Insn& hi, uint64_t value) {
   hi.imm = static_cast<int32_t>(static_cast<uint32_t>(value >> 32));
 }
 
+// Name unknown helpers before anything else, where the kernel's helper names are
+// known; the engine would only report the id.
+Status check_helpers_supported(const vm::HelperRegistry& helpers, std::span<const isa::Insn> insns) {
+  for (size_t pc = 0; pc < insns.size(); ++pc) {
+    const isa::Insn& in = insns[pc];
+    if (isa::is_lddw(in)) {
+      ++pc;
+      continue;
+    }
+    if (in.opcode == (isa::op::JMP | isa::op::CALL) && in.src == isa::pseudo::CALL_HELPER && !helpers.find(in.imm)) {
+      const std::string name = helpers::helper_name(in.imm);
+      return make_error(ErrorKind::Unsupported,
+                        "helper " + std::to_string(in.imm) + (name.empty() ? " (unknown to the kernel)" : " (" + name + ")") +
+                            " is not supported by userbpf",
+                        static_cast<int64_t>(pc));
+    }
+  }
+  return ok_status();
+}
+
 }  // namespace
 
 Program* program_by_id(uint32_t id) { return program_registry().find(id); }
@@ -86,7 +106,31 @@ Result<std::unique_ptr<Object>> Object::load(loader::ObjectSpec spec, const Obje
     prog->spec_ = &ps;
     prog->object_ = obj.get();
     prog->insns_ = ps.insns;
-    if (auto rw = hooks::rewrite_ctx_accesses(ps.prog_type, prog->insns_); rw) prog->insns_ = std::move(*rw); else return at_program(rw.error(), ps);
+    if (auto st = check_helpers_supported(obj->helpers_, ps.insns); !st) return at_program(st.error(), ps);
+    if (opts.verify) {
+      verifier::VerifyOptions vo;
+      vo.gpl_compatible = verifier::license_is_gpl_compatible(obj->spec_.license);
+      auto vr = verifier::verify(ps, obj->spec_.maps, vo);
+      if (!vr) return at_program(vr.error(), ps);
+      if (!vr->accepted) {
+        Error e = vr->error;
+        e.message += "\n" + vr->explanation;
+        return at_program(e, ps);
+      }
+      prog->facts_ = std::move(vr->facts);
+      prog->verify_stats_ = vr->stats;
+      // The verifier knows where the context is accessed: rewrite from its facts.
+      std::vector<hooks::CtxFact> cf(ps.insns.size());
+      for (size_t i = 0; i < cf.size(); ++i)
+        if (prog->facts_[i].flags & verifier::kCtxAccess) cf[i] = {hooks::CtxFact::Kind::Ctx, 0};
+      auto rw = hooks::rewrite_ctx_accesses(ps.prog_type, prog->insns_, cf);
+      if (!rw) return at_program(rw.error(), ps);
+      prog->insns_ = std::move(*rw);
+    } else if (auto rw = hooks::rewrite_ctx_accesses(ps.prog_type, prog->insns_); rw) {
+      prog->insns_ = std::move(*rw);
+    } else {
+      return at_program(rw.error(), ps);
+    }
     auto& insns = prog->insns_;
     for (size_t pc = 0; pc + 1 < insns.size(); ++pc) {
       if (!isa::is_lddw(insns[pc])) continue;
@@ -128,24 +172,6 @@ Result<std::unique_ptr<Object>> Object::load(loader::ObjectSpec spec, const Obje
                             ps);
       }
       ++pc;
-    }
-    // Name unknown helpers here, where the kernel's helper names are known; the
-    // engine would only report the id.
-    for (size_t pc = 0; pc < insns.size(); ++pc) {
-      const isa::Insn& in = insns[pc];
-      if (isa::is_lddw(in)) {
-        ++pc;
-        continue;
-      }
-      if (in.opcode == (isa::op::JMP | isa::op::CALL) && in.src == isa::pseudo::CALL_HELPER &&
-          !obj->helpers_.find(in.imm)) {
-        const std::string name = helpers::helper_name(in.imm);
-        return at_program(make_error(ErrorKind::Unsupported,
-                                     "helper " + std::to_string(in.imm) + (name.empty() ? " (unknown to the kernel)" : " (" + name + ")") +
-                                         " is not supported by userbpf",
-                                     static_cast<int64_t>(pc)),
-                          ps);
-      }
     }
     vm::EngineOptions eo;
     eo.helpers = &obj->helpers_;

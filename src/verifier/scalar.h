@@ -53,6 +53,10 @@ struct Scalar {
   // `is_signed` the sdiv/smod of cpu v4, off == 1).  `alu32` operates on the low
   // 32 bits and zero-extends.  Shifts by an amount that may be >= the width give
   // an unknown result (the kernel's rule), never UB.
+  // Precision is the 6.18 kernel's: shifts are tracked only for a constant,
+  // in-range amount and DIV / MOD not at all (even for two constants); such a
+  // result is unknown in all 64 bits, also for alu32 (the kernel returns before
+  // zero-extending).  BPF_END goes through endian(), not here.
   static Scalar alu(uint8_t alu_op, const Scalar& a, const Scalar& b, bool alu32, bool is_signed = false);
   // movsx (cpu v4): sign-extend the low `from_bits` (8, 16, 32) to 64 bits, or to
   // 32 bits and zero-extend when `to32`.
@@ -75,13 +79,27 @@ struct Scalar {
   std::string str() const;
 };
 
+// maybe_fork_scalars: before AND / OR with a constant source the kernel splits a
+// destination known to be in [-1, 0] (by its 64-bit signed bounds, else by its
+// 32-bit ones) into two verifier states, one with the destination 0 and one
+// with -1 (only the subregister for the 32-bit case), and runs the instruction
+// on each.  Returns true and sets both inputs when that split applies; alu() on
+// the unsplit input is still sound, only less precise than the kernel.
+bool alu_fork(uint8_t alu_op, const Scalar& dst, const Scalar& src, Scalar& zero, Scalar& minus_one);
+
 // Conditional jump comparisons.  `jmp_op` is isa::op::JEQ ... JSLE (JSET too);
 // `is32` for JMP32 (compare the low 32 bits).
 // 1: always taken for every pair of values, 0: never, -1: depends.
+// Passing the same object as a and b means one register compared with itself.
 int branch_taken(const Scalar& a, const Scalar& b, uint8_t jmp_op, bool is32);
 // Narrow a and b to the values for which (a op b) == taken holds
 // (reg_set_min_max).  Returns false when no pair of values satisfies it (the
 // branch is dead).  Both are left sync()ed.
+// As in the kernel: a side branch_taken() decides is dead (false) or followed
+// unrefined (true); a side whose refinement contradicts itself, which
+// branch_taken() could not see, is still returned live with that register's
+// bounds forgotten (reg_bounds_sanity_check), so such dead code is checked like
+// the kernel checks it.
 bool refine_branch(Scalar& a, Scalar& b, uint8_t jmp_op, bool is32, bool taken);
 
 }  // namespace userbpf::verifier

@@ -54,6 +54,14 @@ struct Tnum {
   Tnum with_subreg(const Tnum& sub) const;         // high of this, low 32 of sub
   Tnum const_subreg(uint32_t v) const;             // high of this, low 32 = v
   bool subreg_is_const() const { return (mask & 0xffffffffu) == 0; }
+  // Byte swap of the low `bits` (16, 32, 64) bits; higher bits become zero
+  // (tnum_bswap16/32/64).
+  Tnum bswap(uint8_t bits) const;
+  // Some value is in both: the bits known in both agree (tnum_overlap).
+  bool overlaps(const Tnum& b) const;
+  // The smallest member greater than z (tnum_step); umax() when z >= umax(),
+  // umin() when z < umin().
+  uint64_t step(uint64_t z) const;
 
   // "(0x0; 0xff)" as the kernel prints var_off.
   std::string str() const;

@@ -36,7 +36,7 @@ int prog_load(std::span<const isa::Insn> prog, const KernelLoadOptions& opts, ui
   std::vector<char> buf;
   union bpf_attr attr;
   std::memset(&attr, 0, sizeof attr);
-  attr.prog_type = to_kernel(opts.type);
+  attr.prog_type = opts.uapi_type != 0 ? opts.uapi_type : static_cast<uint32_t>(to_kernel(opts.type));
   attr.insn_cnt = static_cast<uint32_t>(prog.size());
   attr.insns = ptr_to_u64(prog.data());
   attr.license = ptr_to_u64(opts.license.c_str());

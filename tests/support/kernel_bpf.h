@@ -25,8 +25,11 @@ const std::string& kernel_bpf_unavailable_reason();
 
 struct KernelLoadOptions {
   KernelProgType type = KernelProgType::SocketFilter;
+  // Any BPF_PROG_TYPE_* (kprobe, tracepoint, ...); when non-zero it replaces `type`.
+  uint32_t uapi_type = 0;
   // 0: no log on success; on failure the load is retried with level 1 to get one.
-  // 1/2: BPF_LOG_LEVEL1 / BPF_LOG_LEVEL2 for every load (log kept on success too).
+  // 1/2: BPF_LOG_LEVEL1 / BPF_LOG_LEVEL2 for every load (log kept on success too);
+  // 4 (BPF_LOG_STATS, may be or-ed in): the statistics and the error message only.
   uint32_t log_level = 0;
   size_t log_size = 1u << 20;
   std::string license = "GPL";

@@ -60,9 +60,12 @@ struct Harness {
   runtime::TraceSink sink;
 
   // Loads maps (and programs: a trivial one when none) and prepares ctx for the first program.
-  explicit Harness(std::vector<maps::MapSpec> maps = {}, std::vector<loader::ProgramSpec> progs = {}) {
+  // `verify` false: programs that are unsafe on purpose, to test the helpers'
+  // own run-time checks (the second line of defence behind the verifier).
+  explicit Harness(std::vector<maps::MapSpec> maps = {}, std::vector<loader::ProgramSpec> progs = {}, bool verify = true) {
     loader::ObjectSpec spec;
     spec.name = "helpers_test";
+    spec.license = "GPL";
     for (auto& m : maps) {
       loader::MapDef d;
       d.spec = std::move(m);
@@ -70,7 +73,9 @@ struct Harness {
     }
     if (progs.empty()) progs.push_back(program_spec({}));
     spec.programs = std::move(progs);
-    auto o = runtime::Object::load(std::move(spec));
+    runtime::ObjectOptions oo;
+    oo.verify = verify;
+    auto o = runtime::Object::load(std::move(spec), oo);
     EXPECT_TRUE(o.ok()) << (o.ok() ? "" : o.error().str());
     if (!o.ok()) return;
     obj = std::move(*o);

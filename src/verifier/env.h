@@ -1,0 +1,156 @@
+// The verifier's working environment for one program (the kernel's
+// bpf_verifier_env): the program, its maps, the paths still to explore, the
+// states kept for pruning, and the checks of each instruction family.  Split by
+// concept over verifier.cpp (exploration, pruning), cfg.cpp (structure,
+// liveness), check_alu.cpp, check_mem.cpp, check_jmp.cpp, check_call.cpp and
+// explain.cpp.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "userbpf/isa.h"
+#include "userbpf/loader.h"
+#include "userbpf/verifier.h"
+#include "verifier/helper_protos.h"
+#include "verifier/state.h"
+
+namespace userbpf::verifier {
+
+// A state kept at a pruning point.  `branches` counts paths still being explored
+// below it; 0 means everything reachable from it was proven safe.
+struct Checkpoint {
+  State st;
+  Checkpoint* parent = nullptr;
+  int branches = 0;
+  uint32_t hits = 0, misses = 0;
+};
+
+// Log of one path: a chain of processed instructions (only kept with --log).
+struct LogNode {
+  std::shared_ptr<const LogNode> prev;
+  int32_t pc = 0;
+  std::string text;
+};
+
+struct Path {
+  State st;
+  Checkpoint* parent = nullptr;
+  std::shared_ptr<const LogNode> log;
+};
+
+// What is wrong with the program, for VerifyResult.
+struct Rejection {
+  int32_t pc = -1;
+  std::string message;      // kernel-style one-liner: "R0 invalid mem access 'map_value_or_null'"
+  std::string why;          // one sentence on what is unsafe
+  std::string hint;         // the usual fix
+  std::vector<int> regs;    // registers involved (their state is printed)
+  State state;              // the state at the failing instruction
+  bool has_state = false;
+};
+
+class Env {
+ public:
+  Env(const loader::ProgramSpec& prog, std::span<const loader::MapDef> maps, const VerifyOptions& opts);
+  // Explores every path; false when the program is rejected (rejection() says why).
+  bool run();
+  Status structure_error() const { return structure_error_; }
+  const Rejection& rejection() const { return rej_; }
+  VerifyStats& stats() { return stats_; }
+  std::vector<InsnFacts>& facts() { return facts_; }
+  std::string explain() const;
+  std::string path_log() const;
+
+  // ---- shared by the check_* files ----
+  const loader::ProgramSpec& prog;
+  std::span<const isa::Insn> insns;
+  std::span<const loader::MapDef> maps;
+  const VerifyOptions& opts;
+  std::vector<std::string> map_names;
+
+  // Records the rejection at the current instruction; always returns false.
+  bool fail(std::string message, std::string why = {}, std::string hint = {}, std::vector<int> regs = {});
+  uint32_t new_id() { return ++id_gen_; }
+  const maps::MapSpec* map_spec(int32_t index) const {
+    return index >= 0 && static_cast<size_t>(index) < maps.size() ? &maps[static_cast<size_t>(index)].spec : nullptr;
+  }
+  bool map_is_rdonly(int32_t index) const;
+  // Pushes a copy of `st` to be explored from `pc` later.
+  void push_branch(const State& st, int32_t pc);
+  void set_fact(int32_t pc, uint16_t flags);
+  void note_stack_depth(Frame& f, int64_t lowest_off);
+  int32_t func_index(int32_t pc) const { return func_of_[static_cast<size_t>(pc)]; }
+  std::vector<uint32_t> subprog_depth_;  // deepest stack byte used, per function
+
+  // Per-instruction checks.  Each advances cur_.st.pc (or pushes branches) and
+  // returns false on rejection.  `done` is set when the path ends here.
+  bool check_alu(const isa::Insn& in, const isa::InsnSpec& spec);
+  bool check_lddw(const isa::Insn& in);
+  bool check_load(const isa::Insn& in, const isa::InsnSpec& spec);
+  bool check_store(const isa::Insn& in, const isa::InsnSpec& spec);
+  bool check_atomic(const isa::Insn& in, const isa::InsnSpec& spec);
+  bool check_legacy_load(const isa::Insn& in, const isa::InsnSpec& spec);
+  bool check_cond_jump(const isa::Insn& in, const isa::InsnSpec& spec);
+  bool check_helper_call(const isa::Insn& in);
+  bool check_local_call(const isa::Insn& in);
+  bool check_exit(bool& done);
+  void enter_callback(State& st, int32_t callsite, int32_t start, CallbackKind kind);
+
+  // Memory access through register `regno` at `off` for `size` bytes; `value`
+  // is the register stored (-1 for an immediate / none) or, for loads, the
+  // destination written.  Shared by loads, stores, atomics and helper arguments.
+  enum class Access : uint8_t { Read, Write };
+  bool check_mem_access(int regno, int32_t off, uint32_t size, Access t, int value_reg, bool sign_ext,
+                        const isa::Insn* insn, bool atomic = false);
+  // Memory passed to a helper: `size` bytes (umax of a size register) starting at regno.
+  bool check_helper_mem(int regno, const Scalar& size, bool zero_ok, Access t);
+  bool check_reg_init(int regno);
+  void mark_reg_unknown(Reg& r) { r = Reg::unknown(); }
+  void invalidate_packet_pointers();
+  void release_reference(uint32_t ref_id);
+  void mark_ptr_or_null(uint32_t id, bool is_null);
+  // Copies refined bounds of a linked scalar to every register sharing its id.
+  void sync_linked_scalars(const Reg& r);
+
+  Path cur_;
+  int32_t pc_ = 0;  // instruction being checked
+
+ private:
+  bool check_structure();
+  void compute_liveness();
+  bool step(bool& done);
+  // At a pruning point: true when an explored state subsumes the current one.
+  bool visit_state(bool& pruned);
+  void finish_path();
+  void log_insn();
+  void log_effect();
+  void merge_facts(int32_t pc);
+  uint16_t visit_flags_ = 0;
+
+  bool check_combined_stack();
+  std::vector<int32_t> subprog_starts_;  // first instruction of every function, sorted
+  std::vector<int32_t> func_of_;         // instruction -> index into subprog_starts_
+  std::vector<uint8_t> prune_point_;     // states are kept here
+  std::vector<uint8_t> callback_entry_;  // first instruction of a callback
+  std::vector<uint16_t> live_in_;        // registers read before written, per instruction
+  std::vector<std::vector<std::unique_ptr<Checkpoint>>> explored_;
+  std::vector<std::unique_ptr<Checkpoint>> retired_;  // evicted, still the parent of finished ones
+  std::vector<Path> stack_;
+  std::vector<InsnFacts> facts_;
+  VerifyStats stats_;
+  Rejection rej_;
+  Status structure_error_ = ok_status();
+  uint32_t id_gen_ = 0;
+  uint64_t live_states_ = 0;
+  uint64_t jmps_ = 0, prev_jmps_ = 0, prev_insns_ = 0;
+  std::shared_ptr<const LogNode> fail_log_;
+};
+
+// Where `pc` sits: "insn 12: r0 = *(u32 *)(r1 + 0)".
+std::string insn_text(std::span<const isa::Insn> insns, int32_t pc);
+
+}  // namespace userbpf::verifier

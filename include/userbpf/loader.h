@@ -82,11 +82,30 @@ struct SourceLine {
 };
 
 // One function laid out in a program's final instruction array.
+// An argument of a global function, from its BTF prototype: what the kernel's
+// verifier assumes about it when it checks the function on its own.
+struct FuncArg {
+  enum class Kind : uint8_t {
+    Scalar,      // an integer or enum
+    Ctx,         // a pointer to the program's context struct
+    Mem,         // a pointer to `size` bytes, possibly NULL
+    Unsupported, // anything else (void *, structs by value ...): the kernel refuses it
+  };
+  Kind kind = Kind::Scalar;
+  uint32_t size = 0;
+  std::string type_name;  // for messages
+};
+
 struct FunctionSpan {
   std::string name;
   std::string section;  // where it came from
   size_t first_insn = 0;
   size_t num_insns = 0;
+  // A global (non-static) subprogram: the kernel verifies it once on its own,
+  // with arguments described by its BTF prototype, not at each call.
+  bool global = false;
+  bool has_btf = false;           // `args` come from BTF
+  std::vector<FuncArg> args;
 };
 
 // A program: one function symbol in a SEC() code section, with every subprogram it

@@ -10,6 +10,54 @@
 namespace userbpf::loader::detail {
 namespace {
 
+// The kernel's btf_prepare_func_args, for the argument kinds userbpf knows.
+void describe_global_func(const struct ::btf* btf, FunctionSpan& fn) {
+  if (!btf) return;
+  const int32_t id = btf__find_by_name_kind(btf, fn.name.c_str(), BTF_KIND_FUNC);
+  if (id <= 0) return;
+  const btf_type* func = btf__type_by_id(btf, static_cast<uint32_t>(id));
+  const btf_type* proto = func ? btf__type_by_id(btf, func->type) : nullptr;
+  if (!proto || !btf_is_func_proto(proto)) return;
+  fn.has_btf = true;
+  const btf_param* params = btf_params(proto);
+  for (uint16_t i = 0; i < btf_vlen(proto); ++i) {
+    FuncArg a;
+    const btf_type* t = btf__type_by_id(btf, params[i].type);
+    while (t && (btf_is_mod(t) || btf_is_typedef(t))) t = btf__type_by_id(btf, t->type);
+    if (t && (btf_is_int(t) || btf_is_enum(t) || btf_is_enum64(t))) {
+      a.kind = FuncArg::Kind::Scalar;
+    } else if (t && btf_is_ptr(t)) {
+      uint32_t target = t->type;
+      const btf_type* pt = btf__type_by_id(btf, target);
+      while (pt && (btf_is_mod(pt) || btf_is_typedef(pt))) {
+        const char* tn = btf__name_by_offset(btf, pt->name_off);
+        if (btf_is_typedef(pt) && tn && std::string_view(tn) == "bpf_user_pt_regs_t") break;
+        target = pt->type;
+        pt = btf__type_by_id(btf, target);
+      }
+      const char* name = pt ? btf__name_by_offset(btf, pt->name_off) : "";
+      a.type_name = name ? name : "";
+      static const char* const kCtx[] = {"xdp_md", "__sk_buff", "pt_regs", "bpf_user_pt_regs_t", "bpf_perf_event_data",
+                                         "bpf_raw_tracepoint_args"};
+      bool ctx = false;
+      for (const char* c : kCtx) ctx |= a.type_name == c;
+      const long long size = pt ? btf__resolve_size(btf, target) : -1;
+      if (ctx) {
+        a.kind = FuncArg::Kind::Ctx;
+      } else if (size > 0) {
+        a.kind = FuncArg::Kind::Mem;
+        a.size = static_cast<uint32_t>(size);
+      } else {
+        a.kind = FuncArg::Kind::Unsupported;
+      }
+    } else {
+      a.kind = FuncArg::Kind::Unsupported;
+    }
+    fn.args.push_back(std::move(a));
+  }
+}
+
+
 constexpr uint8_t kCall = isa::op::JMP | isa::op::CALL;
 
 struct Piece {
@@ -80,7 +128,11 @@ Status link_program(const Loader& ld, const CodeSec& sec, const Function& entry,
   }
 
   for (const Piece& p : pieces) {
-    prog.functions.push_back(FunctionSpan{p.fn->name, p.sec->elf->name, p.final_start, p.fn->count});
+    prog.functions.push_back(FunctionSpan{p.fn->name, p.sec->elf->name, p.final_start, p.fn->count, false, false, {}});
+    if (p.fn->global && &p != &pieces.front()) {
+      prog.functions.back().global = true;
+      describe_global_func(ld.btf, prog.functions.back());
+    }
     auto core = p.sec->core_relos.lower_bound(p.fn->first);
     if (core != p.sec->core_relos.end() && *core < p.fn->first + p.fn->count)
       return unsupported("program " + in_quotes(prog.name) + " uses a CO-RE relocation " +

@@ -401,8 +401,47 @@ void Env::enter_callback(State& st, int32_t callsite, int32_t start, CallbackKin
   st.pc = start;
 }
 
+bool Env::check_global_call(const Insn& in, const loader::FunctionSpan& fn) {
+  State& st = cur_.st;
+  for (size_t a = 0; a < fn.args.size() && a < 5; ++a) {
+    const int r = static_cast<int>(a) + 1;
+    const std::string R = "R" + std::to_string(r);
+    const loader::FuncArg& arg = fn.args[a];
+    if (arg.kind == loader::FuncArg::Kind::Unsupported)
+      return fail("arg#" + std::to_string(a) + " reference type('" + arg.type_name + "') size cannot be determined",
+                  "global functions may only take integers, the context or pointers to sized types", "make the function static");
+    if (!check_reg_init(r)) return false;
+    const Reg& reg = st.reg(r);
+    switch (arg.kind) {
+      case loader::FuncArg::Kind::Scalar:
+        if (!reg.is_scalar())
+          return fail(R + " is not a scalar", "argument " + std::to_string(a) + " of global function " + fn.name + " is an integer",
+                      "", {r});
+        break;
+      case loader::FuncArg::Kind::Ctx:
+        if (reg.type != RegType::Ctx || reg.off != 0)
+          return fail("arg#" + std::to_string(a) + " expects pointer to ctx", "", "pass the context pointer itself", {r});
+        break;
+      case loader::FuncArg::Kind::Mem:
+        if (reg.is_null_const()) break;
+        if (!check_helper_mem(r, Scalar::constant(fn.args[a].size), false, Access::Read)) return false;
+        if (!check_helper_mem(r, Scalar::constant(fn.args[a].size), false, Access::Write)) return false;
+        break;
+      case loader::FuncArg::Kind::Unsupported: break;
+    }
+  }
+  global_called_[static_cast<size_t>(func_index(pc_ + 1 + in.imm))] = 1;
+  for (int i = 1; i <= 5; ++i) st.reg(i) = Reg{};
+  st.reg(0) = Reg::unknown();
+  st.pc = pc_ + 1;
+  set_fact(pc_, 0);
+  return true;
+}
+
 bool Env::check_local_call(const Insn& in) {
   State& st = cur_.st;
+  if (const loader::FunctionSpan* g = global_func_[static_cast<size_t>(func_index(pc_ + 1 + in.imm))])
+    return check_global_call(in, *g);
   if (st.frames.size() >= static_cast<size_t>(isa::kMaxCallDepth))
     return fail("the call stack of " + std::to_string(st.frames.size() + 1) + " frames is too deep !",
                 "bpf-to-bpf calls may nest at most 8 frames deep", "inline some of the functions (__always_inline)");
@@ -428,6 +467,9 @@ bool Env::check_exit(bool& done) {
   set_fact(pc_, 0);
   const Reg r0 = st.reg(0);
   if (st.frames.size() == 1) {
+    if (st.cur().subprog != 0 && !r0.is_scalar())
+      return fail("At subprogram exit the register R0 is not a scalar value (" + std::string(reg_type_name(r0.type, r0.maybe_null)) + ")",
+                  "global functions must return an integer", "", {0});
     if (!st.refs.empty())
       return fail("Unreleased reference id=" + std::to_string(st.refs[0].id) + " alloc_insn=" + std::to_string(st.refs[0].insn),
                   "a ringbuf record reserved at insn " + std::to_string(st.refs[0].insn) +

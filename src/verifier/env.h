@@ -97,6 +97,7 @@ class Env {
   bool check_cond_jump(const isa::Insn& in, const isa::InsnSpec& spec);
   bool check_helper_call(const isa::Insn& in);
   bool check_local_call(const isa::Insn& in);
+  bool check_global_call(const isa::Insn& in, const loader::FunctionSpan& fn);
   bool check_exit(bool& done);
   void enter_callback(State& st, int32_t callsite, int32_t start, CallbackKind kind);
 
@@ -132,6 +133,10 @@ class Env {
   uint16_t visit_flags_ = 0;
 
   bool check_combined_stack();
+  bool explore(State init);
+  // Global functions (by index into subprog_starts_): verified on their own.
+  std::vector<const loader::FunctionSpan*> global_func_;
+  std::vector<uint8_t> global_called_;
   std::vector<int32_t> subprog_starts_;  // first instruction of every function, sorted
   std::vector<int32_t> func_of_;         // instruction -> index into subprog_starts_
   std::vector<uint8_t> prune_point_;     // states are kept here

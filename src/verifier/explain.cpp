@@ -20,18 +20,13 @@ std::string Env::explain() const {
     for (int reg : r.regs)
       if (reg >= 0 && reg < isa::kNumRegs) mask |= 1u << reg;
     if (mask) {
-      const std::string regs = frame_str(r.state.cur(), mask, &map_names);
-      // frame_str also prints stack slots; keep the register part for the summary.
-      std::string regs_only;
-      size_t pos = 0;
-      while (pos < regs.size()) {
-        size_t end = regs.find(' ', pos);
-        if (end == std::string::npos) end = regs.size();
-        std::string tok = regs.substr(pos, end - pos);
-        if (!tok.empty() && tok[0] == 'R') regs_only += (regs_only.empty() ? "" : " ") + tok;
-        pos = end + 1;
+      std::string regs;
+      for (int reg = 0; reg < isa::kNumRegs; ++reg) {
+        if (!(mask & (1u << reg))) continue;
+        if (!regs.empty()) regs += ' ';
+        regs += "R" + std::to_string(reg) + "=" + reg_str(r.state.cur().regs[static_cast<size_t>(reg)], &map_names);
       }
-      if (!regs_only.empty()) out += "  state: " + regs_only + "\n";
+      out += "  state: " + regs + "\n";
     }
     if (r.state.frames.size() > 1) {
       out += "  call chain:";

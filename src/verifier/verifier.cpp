@@ -7,6 +7,7 @@
 // below it still open) and subsumes the current state proves it safe, so the
 // path stops.  A state equal to one still open below which we are means a loop
 // that makes no progress.
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -238,17 +239,8 @@ bool Env::step(bool& done) {
   return fail("unknown opcode " + std::to_string(in.opcode));
 }
 
-bool Env::run() {
-  if (!check_structure()) return false;
-  compute_liveness();
-  subprog_depth_.assign(subprog_starts_.size(), 0);
-  explored_.resize(insns.size());
-  State init;
-  init.frames.emplace_back();
-  Frame& f = init.frames.back();
-  f.regs[1] = Reg::pointer(RegType::Ctx);
-  f.regs[10] = Reg::pointer(RegType::Stack);
-  f.regs[10].frame = 0;
+// Explores every path from `init` (the main program, or a global function).
+bool Env::explore(State init) {
   stack_.push_back(Path{std::move(init), nullptr, nullptr});
   while (!stack_.empty()) {
     cur_ = std::move(stack_.back());
@@ -285,6 +277,54 @@ bool Env::run() {
         break;
       }
     }
+  }
+  return true;
+}
+
+bool Env::run() {
+  if (!check_structure()) return false;
+  compute_liveness();
+  subprog_depth_.assign(subprog_starts_.size(), 0);
+  explored_.resize(insns.size());
+  global_func_.assign(subprog_starts_.size(), nullptr);
+  global_called_.assign(subprog_starts_.size(), 0);
+  for (const auto& fn : prog.functions) {
+    if (!fn.global || !fn.has_btf) continue;
+    auto it = std::lower_bound(subprog_starts_.begin(), subprog_starts_.end(), static_cast<int32_t>(fn.first_insn));
+    if (it != subprog_starts_.end() && *it == static_cast<int32_t>(fn.first_insn) && it != subprog_starts_.begin())
+      global_func_[static_cast<size_t>(it - subprog_starts_.begin())] = &fn;
+  }
+  State init;
+  init.frames.emplace_back();
+  Frame& f = init.frames.back();
+  f.regs[1] = Reg::pointer(RegType::Ctx);
+  f.regs[10] = Reg::pointer(RegType::Stack);
+  if (!explore(std::move(init))) return false;
+  // Global functions: once each, with what their prototypes promise.
+  for (size_t i = 0; i < global_func_.size(); ++i) {
+    const loader::FunctionSpan* fn = global_func_[i];
+    if (!fn || !global_called_[i]) continue;
+    State g;
+    g.frames.emplace_back();
+    Frame& gf = g.frames.back();
+    gf.subprog = subprog_starts_[i];
+    g.pc = gf.subprog;
+    for (size_t a = 0; a < fn->args.size() && a < 5; ++a) {
+      Reg& r = gf.regs[a + 1];
+      switch (fn->args[a].kind) {
+        case loader::FuncArg::Kind::Scalar: r = Reg::unknown(); break;
+        case loader::FuncArg::Kind::Ctx: r = Reg::pointer(RegType::Ctx); break;
+        case loader::FuncArg::Kind::Mem:
+          r = Reg::pointer(RegType::Mem);
+          r.mem_size = fn->args[a].size;
+          r.maybe_null = true;
+          r.id = new_id();
+          break;
+        case loader::FuncArg::Kind::Unsupported: break;
+      }
+    }
+    gf.regs[10] = Reg::pointer(RegType::Stack);
+    if (!explore(std::move(g))) return false;
   }
   return check_combined_stack();
 }

@@ -244,7 +244,11 @@ Result<AsmProgram> load_asm_case(const std::string& path) {
   p.spec.section = section_for(p.prog_type);
   p.spec.prog_type = p.prog_type;
   p.spec.insns = p.insns;
-  p.spec.functions.push_back({p.spec.name, p.spec.section, 0, p.insns.size()});
+  loader::FunctionSpan fn;
+  fn.name = p.spec.name;
+  fn.section = p.spec.section;
+  fn.num_insns = p.insns.size();
+  p.spec.functions.push_back(fn);
   return p;
 }
 

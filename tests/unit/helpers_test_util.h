@@ -48,7 +48,11 @@ inline loader::ProgramSpec program_spec(std::vector<isa::Insn> insns, const std:
     insns.push_back(exit_insn());
   }
   p.insns = std::move(insns);
-  p.functions.push_back(loader::FunctionSpan{name, p.section, 0, p.insns.size()});
+  loader::FunctionSpan fn;
+  fn.name = name;
+  fn.section = p.section;
+  fn.num_insns = p.insns.size();
+  p.functions.push_back(fn);
   return p;
 }
 

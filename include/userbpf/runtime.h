@@ -59,6 +59,9 @@ struct ObjectOptions {
   // (ErrorKind::Rejected, the message holding the explanation).  Without it the
   // checked interpreter still stops every out-of-bounds access at run time.
   bool verify = true;
+  // Load only these programs (by name; empty: all).  prog_array slots naming a
+  // program left out stay empty.
+  std::vector<std::string> programs;
 };
 
 // Where trace_printk / trace_vprintk text goes (default: stderr).

@@ -42,6 +42,16 @@ Result<std::vector<uint8_t>> optional_file(const std::string& path) {
   return read_file(path);
 }
 
+// `name` plus every program a prog_array slot of the object names (tail-call targets).
+std::vector<std::string> programs_for(const loader::ObjectSpec& spec, const std::string& name) {
+  std::vector<std::string> out{name};
+  for (const auto& m : spec.maps)
+    for (const auto& s : m.initial_slots)
+      if (s.program_index >= 0 && static_cast<size_t>(s.program_index) < spec.programs.size())
+        out.push_back(spec.programs[static_cast<size_t>(s.program_index)].name);
+  return out;
+}
+
 // An ELF object: a fresh load (fresh maps) per invocation, as a kernel load is.
 int run_object(const RunArgs& a, const std::vector<uint8_t>& bytes) {
   auto spec = loader::load_object(std::span<const uint8_t>(bytes), std::filesystem::path(a.path).stem().string());
@@ -49,6 +59,9 @@ int run_object(const RunArgs& a, const std::vector<uint8_t>& bytes) {
   runtime::ObjectOptions oo;
   oo.engine = a.engine;
   oo.verify = !a.no_verify;
+  // Load (and verify) the program asked for and those its prog_array maps name.
+  if (!a.prog.empty()) oo.programs = programs_for(*spec, a.prog);
+  else if (!spec->programs.empty()) oo.programs = programs_for(*spec, spec->programs.front().name);
   auto obj = runtime::Object::load(std::move(*spec), oo);
   if (!obj) return report(obj.error());
   const runtime::Program* prog = nullptr;

@@ -1,6 +1,7 @@
 // Object::load: the step from a description (loader::ObjectSpec) to something that
 // runs.  Maps are created first (programs refer to them), then programs are
 // resolved and built, then static map-in-map / prog_array slots are filled.
+#include <algorithm>
 #include <cstring>
 
 #include "hooks/ctx_rewrite.h"
@@ -101,7 +102,12 @@ Result<std::unique_ptr<Object>> Object::load(loader::ObjectSpec spec, const Obje
   }
 
   // 2. Programs: map references become host pointers, then an engine per program.
+  std::vector<int64_t> built(obj->spec_.programs.size(), -1);  // spec index -> programs_ index
   for (const loader::ProgramSpec& ps : obj->spec_.programs) {
+    if (!opts.programs.empty() &&
+        std::find(opts.programs.begin(), opts.programs.end(), ps.name) == opts.programs.end())
+      continue;
+    built[static_cast<size_t>(&ps - obj->spec_.programs.data())] = static_cast<int64_t>(obj->programs_.size());
     auto prog = std::make_unique<Program>();
     prog->spec_ = &ps;
     prog->object_ = obj.get();
@@ -189,8 +195,10 @@ Result<std::unique_ptr<Object>> Object::load(loader::ObjectSpec spec, const Obje
       uint32_t id = 0;
       if (s.map_index >= 0 && obj->map(static_cast<size_t>(s.map_index)))
         id = obj->map(static_cast<size_t>(s.map_index))->id();
-      else if (s.program_index >= 0 && static_cast<size_t>(s.program_index) < obj->programs_.size())
-        id = obj->programs_[static_cast<size_t>(s.program_index)]->id();
+      else if (s.program_index >= 0 && static_cast<size_t>(s.program_index) < built.size()) {
+        if (built[static_cast<size_t>(s.program_index)] < 0) continue;  // not loaded: the slot stays empty
+        id = obj->programs_[static_cast<size_t>(built[static_cast<size_t>(s.program_index)])]->id();
+      }
       if (!outer || id == 0)
         return make_error(ErrorKind::Malformed, "map '" + obj->spec_.maps[i].spec.name + "': slot " +
                                                     std::to_string(s.slot) + " refers to unknown '" + s.target + "'");

@@ -48,14 +48,14 @@ std::string reg_str(const Reg& r, const std::vector<std::string>* map_names) {
   return s + "(" + a + ")";
 }
 
-std::string frame_str(const Frame& f, uint32_t regs_mask, const std::vector<std::string>* map_names) {
+std::string frame_str(const Frame& f, uint32_t regs_mask, const std::vector<std::string>* map_names, bool with_stack) {
   std::string out;
   for (int i = 0; i < isa::kNumRegs; ++i) {
     if (!(regs_mask & (1u << i)) || f.regs[i].type == RegType::NotInit) continue;
     if (!out.empty()) out += ' ';
     out += "R" + std::to_string(i) + "=" + reg_str(f.regs[i], map_names);
   }
-  for (size_t i = 0; i < f.stack.size(); ++i) {
+  for (size_t i = 0; with_stack && i < f.stack.size(); ++i) {
     const StackSlot& s = f.stack[i];
     std::string v;
     if (s.is_spill() && s.spill_size() == 8) {

@@ -133,7 +133,8 @@ struct State {
 std::string reg_str(const Reg& r, const std::vector<std::string>* map_names = nullptr);
 // "R1=ctx() R2=scalar(...) fp-8=map_value(...)" for the current frame (live registers only when
 // `regs_mask` is given, one bit per register).
-std::string frame_str(const Frame& f, uint32_t regs_mask = 0x7ff, const std::vector<std::string>* map_names = nullptr);
+std::string frame_str(const Frame& f, uint32_t regs_mask = 0x7ff, const std::vector<std::string>* map_names = nullptr,
+                      bool with_stack = true);
 
 // State pruning: every value `cur` may hold is one `old` was proven safe with.
 // `live_regs` masks the current frame's registers that are read before written

@@ -179,7 +179,7 @@ void Env::log_effect() {
   }
   if (reg < 0 || cur_.st.frames.empty()) return;
   auto node = std::make_shared<LogNode>(*cur_.log);
-  const std::string st = frame_str(cur_.st.cur(), 1u << reg, &map_names);
+  const std::string st = frame_str(cur_.st.cur(), 1u << reg, &map_names, false);
   if (!st.empty()) node->text += "\t; " + st;
   cur_.log = std::move(node);
 }

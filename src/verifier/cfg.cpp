@@ -34,6 +34,8 @@ bool Env::check_structure() {
     const Error& e = st.error();
     return reject(e.insn, e.message);
   }
+  specs_.resize(n);
+  for (size_t pc = 0; pc < n; ++pc) specs_[pc] = isa::lookup(insns[pc]);
   // Subprograms: the entry, every bpf-to-bpf call target and callback.
   std::vector<int32_t> starts{0};
   for (size_t pc = 0; pc < n; ++pc) {
@@ -57,13 +59,14 @@ bool Env::check_structure() {
   for (size_t f = 0; f < starts.size(); ++f) {
     const size_t end = f + 1 < starts.size() ? static_cast<size_t>(starts[f + 1]) : n;
     const Insn& last = insns[end - 1];
-    const isa::InsnSpec* ls = isa::lookup(last);
+    const isa::InsnSpec* ls = specs_[end - 1];
+    (void)last;
     const bool ok_last = ls && (ls->op == Op::EXIT || ls->op == Op::JA || ls->op == Op::JA32);
     if (!ok_last) return reject(static_cast<int64_t>(end - 1), "last insn is not an exit or jmp");
   }
   for (size_t pc = 0; pc < n; ++pc) {
     const Insn& in = insns[pc];
-    const isa::InsnSpec* s = isa::lookup(in);
+    const isa::InsnSpec* s = specs_[pc];
     if (s && s->kind == Kind::Jump) {
       const int64_t t = isa::jump_target(in, *s, pc);
       if (t < 0 || t >= static_cast<int64_t>(n) || func_of_[static_cast<size_t>(t)] != func_of_[pc])
@@ -85,7 +88,7 @@ bool Env::check_structure() {
     const int32_t pc = work.back();
     work.pop_back();
     const Insn& in = insns[static_cast<size_t>(pc)];
-    const isa::InsnSpec* s = isa::lookup(in);
+    const isa::InsnSpec* s = specs_[pc];
     if (!s) continue;
     if (isa::is_lddw(in)) {
       seen[static_cast<size_t>(pc) + 1] = 1;
@@ -112,7 +115,7 @@ bool Env::check_structure() {
   for (int32_t s : starts) prune_point_[static_cast<size_t>(s)] = 1;
   for (size_t pc = 0; pc < n; ++pc) {
     const Insn& in = insns[pc];
-    const isa::InsnSpec* s = isa::lookup(in);
+    const isa::InsnSpec* s = specs_[pc];
     if (s && s->kind == Kind::Jump) {
       prune_point_[static_cast<size_t>(isa::jump_target(in, *s, pc))] = 1;
       if (s->op != Op::JA && s->op != Op::JA32 && pc + 1 < n) prune_point_[pc + 1] = 1;
@@ -132,7 +135,7 @@ void Env::compute_liveness() {
   constexpr uint16_t kArgs = 0x3e, kCallerSaved = 0x3f;
   for (size_t pc = 0; pc < n; ++pc) {
     const Insn& in = insns[pc];
-    const isa::InsnSpec* s = isa::lookup(in);
+    const isa::InsnSpec* s = specs_[pc];
     if (!s) continue;
     const uint16_t dst = static_cast<uint16_t>(1u << in.dst), src = static_cast<uint16_t>(1u << in.src);
     bool falls = true;

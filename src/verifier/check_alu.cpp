@@ -78,7 +78,7 @@ bool Env::check_alu(const Insn& in, const isa::InsnSpec& spec) {
   const uint8_t aop = op::alu_op(in.opcode);
   const bool is64 = op::cls(in.opcode) == op::ALU64;
   const bool x = spec.uses_src_reg;
-  const std::string d = "R" + std::to_string(in.dst);
+  const RegName d{in.dst};
 
   if (spec.kind == isa::Kind::Endian) {
     if (!check_reg_init(in.dst)) return false;

@@ -127,7 +127,7 @@ void Env::release_reference(uint32_t ref_id) {
 bool Env::check_helper_mem(int regno, const Scalar& size, bool zero_ok, Access t) {
   State& st = cur_.st;
   const Reg reg = st.reg(regno);
-  const std::string R = "R" + std::to_string(regno);
+  const RegName R{regno};
   const uint64_t sz = size.umax;
   if (sz == 0 && zero_ok && reg.is_null_const()) return true;
   switch (reg.type) {
@@ -209,7 +209,7 @@ bool Env::check_helper_call(const Insn& in) {
     const ArgKind k = p->args[a];
     if (!check_reg_init(r)) return false;
     const Reg& reg = st.reg(r);
-    const std::string R = "R" + std::to_string(r);
+    const RegName R{r};
     auto type_err = [&](const char* expected) {
       return fail(R + " type=" + reg_type_name(reg.type, reg.maybe_null) + " expected=" + expected,
                   std::string("argument ") + std::to_string(r) + " of " + p->name + " must be " + expected,
@@ -405,7 +405,7 @@ bool Env::check_global_call(const Insn& in, const loader::FunctionSpan& fn) {
   State& st = cur_.st;
   for (size_t a = 0; a < fn.args.size() && a < 5; ++a) {
     const int r = static_cast<int>(a) + 1;
-    const std::string R = "R" + std::to_string(r);
+    const RegName R{r};
     const loader::FuncArg& arg = fn.args[a];
     if (arg.kind == loader::FuncArg::Kind::Unsupported)
       return fail("arg#" + std::to_string(a) + " reference type('" + arg.type_name + "') size cannot be determined",

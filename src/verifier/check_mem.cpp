@@ -32,7 +32,7 @@ size_t byte_of(int64_t off) { return static_cast<size_t>(off + 8 * (static_cast<
 // (map values, ringbuf records, map keys): fixed plus variable offset in bounds.
 static bool check_region(Env& env, int regno, const Reg& reg, int32_t off, uint32_t size, uint32_t mem_size,
                          const char* what, bool zero_ok) {
-  const std::string R = "R" + std::to_string(regno);
+  const RegName R{regno};
   const int64_t fixed = static_cast<int64_t>(off) + reg.off;
   auto msg = [&](int64_t o) {
     return std::string("invalid access to ") + what + ", " + (std::strcmp(what, "map value") == 0 ? "value_size=" : "mem_size=") +
@@ -83,7 +83,7 @@ bool Env::check_mem_access(int regno, int32_t off, uint32_t size, Access t, int 
                            const Insn* insn, bool atomic) {
   State& st = cur_.st;
   const Reg reg = st.reg(regno);
-  const std::string R = "R" + std::to_string(regno);
+  const RegName R{regno};
   auto set_loaded = [&](const Scalar& s) {
     if (value_reg >= 0 && t == Access::Read) st.reg(value_reg) = Reg::scalar(s);
   };

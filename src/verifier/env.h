@@ -138,6 +138,7 @@ class Env {
   std::vector<const loader::FunctionSpan*> global_func_;
   std::vector<uint8_t> global_called_;
   std::vector<int32_t> subprog_starts_;  // first instruction of every function, sorted
+  std::vector<const isa::InsnSpec*> specs_;  // decoded once
   std::vector<int32_t> func_of_;         // instruction -> index into subprog_starts_
   std::vector<uint8_t> prune_point_;     // states are kept here
   std::vector<uint8_t> callback_entry_;  // first instruction of a callback
@@ -154,6 +155,16 @@ class Env {
   uint64_t jmps_ = 0, prev_jmps_ = 0, prev_insns_ = 0;
   std::shared_ptr<const LogNode> fail_log_;
 };
+
+// "R<n>" for messages, built only when a message is (checks run millions of times).
+struct RegName {
+  int r;
+  std::string str() const { return "R" + std::to_string(r); }
+};
+inline std::string operator+(RegName n, const std::string& s) { return n.str() + s; }
+inline std::string operator+(RegName n, const char* s) { return n.str() + s; }
+inline std::string operator+(const std::string& s, RegName n) { return s + n.str(); }
+inline std::string operator+(const char* s, RegName n) { return s + n.str(); }
 
 // Where `pc` sits: "insn 12: r0 = *(u32 *)(r1 + 0)".
 std::string insn_text(std::span<const isa::Insn> insns, int32_t pc);

@@ -1,7 +1,9 @@
 // Printing and comparison of abstract states (state.h).
 #include "verifier/state.h"
 
-#include <unordered_map>
+#include <array>
+#include <utility>
+#include <vector>
 
 namespace userbpf::verifier {
 
@@ -81,10 +83,18 @@ class IdMap {
   bool check(uint32_t old_id, uint32_t cur_id) {
     if (old_id == 0) return true;  // nothing links the old register: any new id will do
     if (cur_id == 0) return false;
-    auto [it, fresh] = fwd_.try_emplace(old_id, cur_id);
-    if (!fresh) return it->second == cur_id;
-    auto [jt, fresh2] = back_.try_emplace(cur_id, old_id);
-    return fresh2 || jt->second == old_id;
+    // Few ids are live at once: a linear scan beats hashing (and allocates nothing).
+    for (size_t i = 0; i < n_; ++i) {
+      const auto& [o, c] = pairs(i);
+      if (o == old_id || c == cur_id) return o == old_id && c == cur_id;
+    }
+    if (n_ < kInline) {
+      inline_[n_] = {old_id, cur_id};
+    } else {
+      spill_.emplace_back(old_id, cur_id);
+    }
+    ++n_;
+    return true;
   }
   bool exact(uint32_t a, uint32_t b) {
     if ((a == 0) != (b == 0)) return false;
@@ -92,7 +102,11 @@ class IdMap {
   }
 
  private:
-  std::unordered_map<uint32_t, uint32_t> fwd_, back_;
+  static constexpr size_t kInline = 16;
+  const std::pair<uint32_t, uint32_t>& pairs(size_t i) const { return i < kInline ? inline_[i] : spill_[i - kInline]; }
+  std::array<std::pair<uint32_t, uint32_t>, kInline> inline_{};
+  std::vector<std::pair<uint32_t, uint32_t>> spill_;
+  size_t n_ = 0;
 };
 
 // Is every value `cur` may hold one `old` was verified with?

@@ -170,7 +170,7 @@ void Env::log_insn() {
 // the path log.
 void Env::log_effect() {
   const Insn& in = insns[static_cast<size_t>(pc_)];
-  const isa::InsnSpec* s = isa::lookup(in);
+  const isa::InsnSpec* s = specs_[static_cast<size_t>(pc_)];
   int reg = -1;
   switch (s->kind) {
     case Kind::Alu: case Kind::Endian: case Kind::LoadImm64: case Kind::Load: reg = in.dst; break;
@@ -187,7 +187,7 @@ void Env::log_effect() {
 bool Env::step(bool& done) {
   done = false;
   const Insn& in = insns[static_cast<size_t>(pc_)];
-  const isa::InsnSpec* s = isa::lookup(in);
+  const isa::InsnSpec* s = specs_[static_cast<size_t>(pc_)];
   State& st = cur_.st;
   switch (s->kind) {
     case Kind::Alu:

@@ -105,7 +105,7 @@ bool Env::check_cond_jump(const Insn& in, const isa::InsnSpec& spec) {
         std::swap(cur_.st, other);
         mark_ptr_or_null(id, null_when_taken);
         std::swap(cur_.st, other);
-        push_branch(other, target);
+        push_branch(std::move(other), target);
         mark_ptr_or_null(id, !null_when_taken);
         return go(next, 0);
       }
@@ -132,7 +132,7 @@ bool Env::check_cond_jump(const Insn& in, const isa::InsnSpec& spec) {
         if (o == op::JGE) mark_pkt_range(st, ptr, true);
         if (o == op::JLT) mark_pkt_range(taken, ptr, true);
         if (o == op::JLE) mark_pkt_range(taken, ptr, false);
-        push_branch(taken, target);
+        push_branch(std::move(taken), target);
         return go(next, 0);
       }
     }
@@ -153,7 +153,7 @@ bool Env::check_cond_jump(const Insn& in, const isa::InsnSpec& spec) {
     if (x) other.reg(in.src).var = os.var;
     propagate_linked(other, od);
     if (x) propagate_linked(other, other.reg(in.src));
-    if (live) push_branch(other, target);
+    if (live) push_branch(std::move(other), target);
     Reg& cd = st.reg(in.dst);
     Reg cs = x ? st.reg(in.src) : src_k;
     const bool live2 = refine_branch(cd.var, cs.var, jop, is32, false);

@@ -81,6 +81,7 @@ class Env {
   bool map_is_rdonly(int32_t index) const;
   // Pushes a copy of `st` to be explored from `pc` later.
   void push_branch(const State& st, int32_t pc);
+  void push_branch(State&& st, int32_t pc);
   void set_fact(int32_t pc, uint16_t flags);
   void note_stack_depth(Frame& f, int64_t lowest_off);
   int32_t func_index(int32_t pc) const { return func_of_[static_cast<size_t>(pc)]; }

@@ -214,9 +214,11 @@ void Scalar::sync() {
   update_bounds(*this);
   // Each pass can enable another (32 <-> 64, signed <-> unsigned); the kernel
   // runs three.
-  deduce_bounds(*this);
-  deduce_bounds(*this);
-  deduce_bounds(*this);
+  for (int i = 0; i < 3; ++i) {
+    const Scalar before = *this;
+    deduce_bounds(*this);
+    if (*this == before) break;  // a pass that changes nothing ends the sequence
+  }
   bound_offset(*this);
   update_bounds(*this);
 }

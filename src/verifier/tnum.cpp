@@ -37,10 +37,17 @@ Tnum Tnum::sub(const Tnum& b) const {
 // multiplicand, an unknown bit joins "added" and "not added" (the kernel's
 // tnum_mul since 6.18).
 Tnum Tnum::mul(const Tnum& b) const {
+  // Fast path with the loop's exact result: an unknown times a non-zero
+  // constant c is any multiple of c's lowest set bit.
+  if (is_unknown() && b.is_const() && b.value != 0) return {0, ~uint64_t{0} << __builtin_ctzll(b.value)};
   Tnum a = *this;
   Tnum m = b;
   Tnum acc = constant(0);
-  while (a.value || a.mask) {
+  for (int shift = 0; a.value || a.mask; ++shift) {
+    // m has `shift` low zero bits: once every bit of acc from there up is
+    // unknown, adding m can change nothing any more.
+    const uint64_t low = shift == 0 ? 0 : (~uint64_t{0} >> (64 - shift));
+    if (shift < 64 && (acc.mask | low) == ~uint64_t{0}) break;
     if (a.value & 1)
       acc = acc.add(m);
     else if (a.mask & 1)

@@ -53,6 +53,13 @@ void Env::push_branch(const State& st, int32_t pc) {
   stack_.push_back(std::move(p));
 }
 
+void Env::push_branch(State&& st, int32_t pc) {
+  Path p{std::move(st), cur_.parent, cur_.log};
+  p.st.pc = pc;
+  if (cur_.parent) ++cur_.parent->branches;
+  stack_.push_back(std::move(p));
+}
+
 void Env::set_fact(int32_t pc, uint16_t flags) {
   (void)pc;
   visit_flags_ |= flags;

@@ -40,6 +40,19 @@ Tnum Tnum::mul(const Tnum& b) const {
   // Fast path with the loop's exact result: an unknown times a non-zero
   // constant c is any multiple of c's lowest set bit.
   if (is_unknown() && b.is_const() && b.value != 0) return {0, ~uint64_t{0} << __builtin_ctzll(b.value)};
+  // Loops multiply the same values again and again: remember the last product.
+  struct Memo {
+    Tnum a, b, r;
+    bool valid = false;
+  };
+  thread_local Memo memo;
+  if (memo.valid && memo.a == *this && memo.b == b) return memo.r;
+  const Tnum r = mul_slow(b);
+  memo = {*this, b, r, true};
+  return r;
+}
+
+Tnum Tnum::mul_slow(const Tnum& b) const {
   Tnum a = *this;
   Tnum m = b;
   Tnum acc = constant(0);

@@ -34,6 +34,7 @@ struct Tnum {
   Tnum add(const Tnum& b) const;
   Tnum sub(const Tnum& b) const;
   Tnum mul(const Tnum& b) const;
+  Tnum mul_slow(const Tnum& b) const;  // the shift-and-add loop behind mul()
   Tnum and_(const Tnum& b) const;
   Tnum or_(const Tnum& b) const;
   Tnum xor_(const Tnum& b) const;

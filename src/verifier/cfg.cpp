@@ -106,6 +106,27 @@ bool Env::check_structure() {
   }
   for (size_t pc = 0; pc < n; ++pc)
     if (!seen[pc]) return reject(static_cast<int64_t>(pc), "unreachable insn " + std::to_string(pc));
+  // Map references are resolved before any path is explored (the kernel's
+  // resolve_pseudo_ldimm64), reachable or not.
+  for (size_t pc = 0; pc + 1 < n; ++pc) {
+    const Insn& in = insns[pc];
+    if (!isa::is_lddw(in)) continue;
+    if (in.src == isa::pseudo::MAP_FD || in.src == isa::pseudo::MAP_IDX || in.src == isa::pseudo::MAP_VALUE ||
+        in.src == isa::pseudo::MAP_IDX_VALUE) {
+      const maps::MapSpec* m = map_spec(in.imm);
+      if (!m) return reject(static_cast<int64_t>(pc), "fd " + std::to_string(in.imm) + " is not pointing to valid bpf_map");
+      if (in.src == isa::pseudo::MAP_VALUE || in.src == isa::pseudo::MAP_IDX_VALUE) {
+        if (m->type != static_cast<uint32_t>(maps::MapType::Array) || m->max_entries != 1)
+          return reject(static_cast<int64_t>(pc),
+                        "direct value access on " + std::string(maps::map_type_name(m->type)) + " map is not supported");
+        const uint32_t off = static_cast<uint32_t>(insns[pc + 1].imm);
+        if (off >= m->value_size)
+          return reject(static_cast<int64_t>(pc), "invalid access to map value pointer, value_size=" +
+                                                      std::to_string(m->value_size) + " off=" + std::to_string(off));
+      }
+    }
+    ++pc;
+  }
   // Callback entries are pruning points that may match states still in progress.
   callback_entry_.assign(n, 0);
   for (size_t pc = 0; pc + 1 < n; ++pc)

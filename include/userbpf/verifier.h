@@ -20,8 +20,8 @@ namespace userbpf::verifier {
 struct VerifyOptions {
   // Kernel limits (BPF_COMPLEXITY_LIMIT_INSNS and friends).
   uint64_t max_processed_insns = 1'000'000;
-  // Record the whole path to a rejection (and, when accepted, every state) in
-  // VerifyResult::log, one line per processed instruction.
+  // Record the path to a rejection in VerifyResult::log, one line per processed
+  // instruction with the state it produced (empty when the program is accepted).
   bool log = false;
   // The license decides whether gpl_only helpers may be called.
   bool gpl_compatible = true;

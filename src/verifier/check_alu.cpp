@@ -261,7 +261,12 @@ bool Env::check_alu(const Insn& in, const isa::InsnSpec& spec) {
 
   // scalar op scalar
   const bool is_signed = in.off == 1 && (aop == op::DIV || aop == op::MOD);
-  if ((aop == op::DIV || aop == op::MOD) && (!x || !src.var.contains(0))) set_fact(pc_, kDivisorNonZero);
+  if (aop == op::DIV || aop == op::MOD) {
+    // A 32-bit division divides by the low 32 bits only.
+    const bool nonzero = !x || (is64 ? !src.var.contains(0)
+                                     : (src.var.u32_min > 0 || (src.var.var_off.value & 0xffffffffu) != 0));
+    if (nonzero) set_fact(pc_, kDivisorNonZero);
+  }
   dst.var = Scalar::alu(aop, dst.var, src.var, !is64, is_signed);
   // "r2 = r1; r2 += K" keeps r2 linked to r1 with a known delta, so a bound
   // learned on either applies to both (the kernel's BPF_ADD_CONST ids).

@@ -99,7 +99,7 @@ int64_t constant_stack_key(const State& st, const Reg& reg, uint32_t size) {
   if (byte + size > 8) return -1;
   const StackSlot* s = st.frames[reg.frame].slot_if(slot);
   if (!s) return -1;
-  if (byte == 0 && s->is_spill() && s->spill_size() >= static_cast<int>(size) && s->spilled.is_const()) {
+  if (byte == 0 && s->is_spill() && s->spill_size() == static_cast<int>(size) && s->spilled.is_const()) {
     const uint64_t v = s->spilled.var.const_value();
     return static_cast<int64_t>(size == 8 ? v : v & ((uint64_t{1} << (8 * size)) - 1));
   }

@@ -98,6 +98,17 @@ bool Env::check_mem_access(int regno, int32_t off, uint32_t size, Access t, int 
                     std::to_string(off) + " size " + std::to_string(size),
                 "atomic operations need a naturally aligned address", "", {regno});
 
+  // One instruction may not access the context on one path and other memory on
+  // another: the context access is rewritten in place.
+  if (insn) {
+    uint8_t& seen = mem_base_[static_cast<size_t>(pc_)];
+    const uint8_t kind = reg.type == RegType::Ctx ? 1 : 2;
+    if (seen && seen != kind)
+      return fail("same insn cannot be used with different pointers",
+                  "this instruction reaches the context on one path and other memory on another",
+                  "use separate accesses for the context and for other memory", {regno});
+    seen = kind;
+  }
   switch (reg.type) {
     case RegType::MapValue: {
       if (reg.maybe_null) break;

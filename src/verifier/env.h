@@ -132,6 +132,7 @@ class Env {
   void log_effect();
   void merge_facts(int32_t pc);
   uint16_t visit_flags_ = 0;
+  std::vector<uint8_t> mem_base_;  // per instruction: 1 ctx, 2 other memory (loads/stores)
 
   bool check_combined_stack();
   bool explore(State init);

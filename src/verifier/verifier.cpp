@@ -23,6 +23,7 @@ Env::Env(const loader::ProgramSpec& p, std::span<const loader::MapDef> m, const 
     : prog(p), insns(p.insns), maps(m), opts(o) {
   for (const auto& md : maps) map_names.push_back(md.spec.name);
   facts_.assign(insns.size(), InsnFacts{});
+  mem_base_.assign(insns.size(), 0);
 }
 
 bool Env::map_is_rdonly(int32_t index) const {
@@ -69,7 +70,8 @@ void Env::set_fact(int32_t pc, uint16_t flags) {
 // holds only if it held on every visit.
 void Env::merge_facts(int32_t pc) {
   InsnFacts& f = facts_[static_cast<size_t>(pc)];
-  constexpr uint16_t kAll = kMemSafe | kNonNull | kDivisorNonZero | kFits32 | kDeadBranchTaken | kDeadBranchFallthrough;
+  constexpr uint16_t kAll = kMemSafe | kNonNull | kDivisorNonZero | kFits32 | kDeadBranchTaken | kDeadBranchFallthrough |
+                           kCtxAccess | kStackAccess | kPacketAccess | kMapValueAccess;
   if (!(f.flags & kReached)) {
     f.flags = static_cast<uint16_t>(visit_flags_ | kReached);
   } else {

@@ -250,7 +250,6 @@ void Gen::packet_access_block() {
   const int skip = label();
   const int64_t k = 1 + c_.below(70);
   int base = 7;
-  int64_t var = 0;
   Model at_skip = m_;
   if (c_.chance(40)) {
     // data + idx, idx bounded; then the usual check on data + idx + k.
@@ -258,11 +257,11 @@ void Gen::packet_access_block() {
     if (idx < 0) return;
     const int p = free_reg(bit(idx) | bit(7) | bit(8));
     if (p < 0) return;
-    var = static_cast<int64_t>(bound(idx, c_.chance(50) ? 0xff : 0x3fff, skip));
+    bound(idx, c_.chance(50) ? 0xff : 0x3fff, skip);
     at_skip = m_;
     mov(p, 7);
     emit(op::ALU64 | op::ADD | op::X, p, idx);
-    reg(p) = Val{RK::Pkt, ~0ull, -1, 1 << 20};
+    reg(p) = Val{RK::Pkt};
     base = p;
   }
   if (base == 7 && slip(8)) {
@@ -271,7 +270,7 @@ void Gen::packet_access_block() {
     if (p >= 0) {
       mov(p, 7);
       addi(p, -1 - static_cast<int32_t>(c_.below(8)));
-      reg(p) = Val{RK::Pkt, ~0ull, -1, 1 << 20};
+      reg(p) = Val{RK::Pkt};
       base = p;
     }
   }
@@ -288,7 +287,6 @@ void Gen::packet_access_block() {
   packet_check(t, k, skip);
   if (c_.chance(20)) mem_access(t, static_cast<int32_t>(-k) + edge_off(k, 0, size), size, bit(base), true);
   else mem_access(base, edge_off(k, 0, size), size, bit(t), true);
-  (void)var;
   bind(skip);
   m_ = join(join(at_skip, at_check), m_);
 }

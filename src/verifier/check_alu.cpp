@@ -142,7 +142,7 @@ bool Env::check_alu(const Insn& in, const isa::InsnSpec& spec) {
 
   Reg src_k;
   if (!x) src_k = Reg::constant(is64 ? static_cast<uint64_t>(static_cast<int64_t>(in.imm)) : static_cast<uint32_t>(in.imm));
-  const Reg src = x ? st.reg(in.src) : src_k;
+  const Reg& src = x ? st.reg(in.src) : src_k;  // may alias dst: read what is needed before dst changes
 
   if (aop == op::NEG) {
     if (dst.is_pointer()) {
@@ -267,12 +267,14 @@ bool Env::check_alu(const Insn& in, const isa::InsnSpec& spec) {
                                      : (src.var.u32_min > 0 || (src.var.var_off.value & 0xffffffffu) != 0));
     if (nonzero) set_fact(pc_, kDivisorNonZero);
   }
+  const bool src_const = src.is_const();
+  const uint64_t src_value = src.var.const_value();
   dst.var = Scalar::alu(aop, dst.var, src.var, !is64, is_signed);
   // "r2 = r1; r2 += K" keeps r2 linked to r1 with a known delta, so a bound
   // learned on either applies to both (the kernel's BPF_ADD_CONST ids).
-  if (aop == op::ADD && is64 && dst.id && src.is_const() && !dst.linked_add && src.var.const_value() <= INT32_MAX) {
+  if (aop == op::ADD && is64 && dst.id && src_const && !dst.linked_add && src_value <= INT32_MAX) {
     dst.linked_add = true;
-    dst.off = static_cast<int32_t>(src.var.const_value());
+    dst.off = static_cast<int32_t>(src_value);
   } else {
     dst.id = 0;
     dst.off = 0;

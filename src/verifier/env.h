@@ -110,7 +110,8 @@ class Env {
                         const isa::Insn* insn, bool atomic = false);
   // Memory passed to a helper: `size` bytes (umax of a size register) starting at regno.
   bool check_helper_mem(int regno, const Scalar& size, bool zero_ok, Access t);
-  bool check_reg_init(int regno);
+  bool check_reg_init(int regno) { return cur_.st.reg(regno).type != RegType::NotInit || reg_not_init(regno); }
+  bool reg_not_init(int regno);  // the rejection
   void mark_reg_unknown(Reg& r) { r = Reg::unknown(); }
   void invalidate_packet_pointers();
   void release_reference(uint32_t ref_id);

@@ -157,8 +157,7 @@ bool Env::visit_state(bool& pruned) {
   return true;
 }
 
-bool Env::check_reg_init(int regno) {
-  if (cur_.st.reg(regno).type != RegType::NotInit) return true;
+bool Env::reg_not_init(int regno) {
   return fail("R" + std::to_string(regno) + " !read_ok",
               "R" + std::to_string(regno) + " is read here but no value was written to it on this path",
               regno >= 1 && regno <= 5 ? "R1-R5 are clobbered by every call; keep values that must survive in R6-R9 or on the stack"

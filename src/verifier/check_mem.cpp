@@ -69,7 +69,7 @@ static bool check_region(Env& env, int regno, const Reg& reg, int32_t off, uint3
 
 // Read of constant data from a frozen (.rodata) map: the value is known.
 static bool rodata_const(const Env& env, const Reg& reg, int32_t off, uint32_t size, uint64_t& out) {
-  if (!reg.rdonly || !reg.var.is_const() || reg.map < 0) return false;
+  if (!reg.rdonly || !reg.var.is_const() || reg.map < 0 || size > sizeof(out)) return false;
   const loader::MapDef& md = env.maps[static_cast<size_t>(reg.map)];
   if (!md.is_global_data) return false;
   const int64_t o = static_cast<int64_t>(off) + reg.off + static_cast<int64_t>(reg.var.const_value());
@@ -120,7 +120,7 @@ bool Env::check_mem_access(int regno, int32_t off, uint32_t size, Access t, int 
                     "drop the const qualifier if the program must change it", {regno});
       if (!check_region(*this, regno, reg, off, size, m->value_size, "map value", false)) return false;
       uint64_t v = 0;
-      if (t == Access::Read && !sign_ext && rodata_const(*this, reg, off, size, v))
+      if (t == Access::Read && value_reg >= 0 && !sign_ext && rodata_const(*this, reg, off, size, v))
         set_loaded(Scalar::constant(v));
       else
         set_loaded(loaded);

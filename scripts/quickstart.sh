@@ -9,4 +9,5 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build build -j "$(nproc)"
 set -x
 ./build/userbpf prog show build/progs/xdp_firewall.v3.bpf.o
+./build/userbpf verify build/progs/xdp_firewall.v3.bpf.o --stats
 ./build/userbpf run build/progs/xdp_firewall.v3.bpf.o --data examples/dns_packet.bin --repeat 1000 --dump-maps

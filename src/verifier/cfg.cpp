@@ -44,6 +44,7 @@ bool Env::check_structure() {
       const int64_t t = static_cast<int64_t>(pc) + 1 + in.imm;
       if (t < 0 || t >= static_cast<int64_t>(n)) return reject(static_cast<int64_t>(pc), "call to invalid destination");
       starts.push_back(static_cast<int32_t>(t));
+      call_edges_.emplace_back(static_cast<int32_t>(pc), static_cast<int32_t>(t));
     }
     if (isa::is_lddw(in)) ++pc;
   }

@@ -43,20 +43,13 @@ bool Env::check_lddw(const Insn& in) {
     case 0: dst = Reg::constant(isa::lddw_imm(in, hi)); break;
     case isa::pseudo::MAP_FD:
     case isa::pseudo::MAP_IDX: {
-      if (!map_spec(in.imm)) return fail("fd " + std::to_string(in.imm) + " is not pointing to valid bpf_map");
+      // Map references were resolved and checked before exploration (check_structure).
       dst = Reg::pointer(RegType::ConstMapPtr);
       dst.map = in.imm;
       break;
     }
     case isa::pseudo::MAP_VALUE:
     case isa::pseudo::MAP_IDX_VALUE: {
-      const maps::MapSpec* m = map_spec(in.imm);
-      if (!m) return fail("fd " + std::to_string(in.imm) + " is not pointing to valid bpf_map");
-      if (m->type != static_cast<uint32_t>(maps::MapType::Array) || m->max_entries != 1)
-        return fail("direct value access on " + std::string(maps::map_type_name(m->type)) + " map is not supported");
-      if (static_cast<uint32_t>(hi.imm) >= m->value_size)
-        return fail("invalid access to map value pointer, value_size=" + std::to_string(m->value_size) +
-                    " off=" + std::to_string(static_cast<uint32_t>(hi.imm)));
       dst = Reg::pointer(RegType::MapValue, hi.imm);
       dst.map = in.imm;
       dst.rdonly = map_is_rdonly(in.imm);
@@ -69,7 +62,6 @@ bool Env::check_lddw(const Insn& in) {
     default:
       return fail("unsupported lddw source " + std::to_string(in.src) + " (BTF ids and kfuncs need the kernel)");
   }
-  set_fact(pc_, 0);
   return true;
 }
 

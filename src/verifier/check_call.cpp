@@ -81,7 +81,7 @@ void havoc_caller_stacks(State& st) {
         if (s.spill_size() == 8) {
           s.spilled = Reg::unknown();
         } else {
-          std::replace(s.bytes.begin(), s.bytes.end(), SlotByte::Spill, SlotByte::Misc);
+          s.scrub_spill();
         }
       }
       std::replace(s.bytes.begin(), s.bytes.end(), SlotByte::Zero, SlotByte::Misc);
@@ -94,8 +94,8 @@ int64_t constant_stack_key(const State& st, const Reg& reg, uint32_t size) {
   if (reg.type != RegType::Stack || !reg.var.is_const() || size == 0 || size > 8) return -1;
   const int64_t off = reg.off + static_cast<int64_t>(reg.var.const_value());
   if (off >= 0 || off < -isa::kStackSize) return -1;
-  const size_t slot = static_cast<size_t>((-off - 1) / 8);
-  const size_t byte = static_cast<size_t>(off + 8 * (static_cast<int64_t>(slot) + 1));
+  const size_t slot = stack_slot_of(off);
+  const size_t byte = stack_byte_of(off);
   if (byte + size > 8) return -1;
   const StackSlot* s = st.frames[reg.frame].slot_if(slot);
   if (!s) return -1;
@@ -151,9 +151,9 @@ bool Env::check_helper_mem(int regno, const Scalar& size, bool zero_ok, Access t
       note_stack_depth(f, lo);
       if (t == Access::Write) {
         for (int64_t b = lo; b < hi; ++b) {
-          StackSlot& s = f.slot(static_cast<size_t>((-b - 1) / 8));
-          if (s.is_spill()) std::replace(s.bytes.begin(), s.bytes.end(), SlotByte::Spill, SlotByte::Misc);
-          s.bytes[static_cast<size_t>(b + 8 * ((-b - 1) / 8 + 1))] = SlotByte::Misc;
+          StackSlot& s = f.slot(stack_slot_of(b));
+          s.scrub_spill();
+          s.bytes[stack_byte_of(b)] = SlotByte::Misc;
         }
       }
       return true;
@@ -315,7 +315,6 @@ bool Env::check_helper_call(const Insn& in) {
   if (id == BPF_FUNC_tail_call && !st.refs.empty())
     return fail("tail_call would lead to reference leak", "a ringbuf record is still held when the tail call may happen",
                 "submit or discard it before bpf_tail_call");
-  set_fact(pc_, 0);
 
   if (release_ref) release_reference(release_ref);
   if (p->changes_pkt_data) invalidate_packet_pointers();
@@ -434,7 +433,6 @@ bool Env::check_global_call(const Insn& in, const loader::FunctionSpan& fn) {
   for (int i = 1; i <= 5; ++i) st.reg(i) = Reg{};
   st.reg(0) = Reg::unknown();
   st.pc = pc_ + 1;
-  set_fact(pc_, 0);
   return true;
 }
 
@@ -455,7 +453,6 @@ bool Env::check_local_call(const Insn& in) {
   for (int i = 0; i <= 5; ++i) st.reg(i) = Reg{};
   st.frames.push_back(std::move(f));
   st.pc = target;
-  set_fact(pc_, 0);
   return true;
 }
 
@@ -464,7 +461,6 @@ bool Env::check_exit(bool& done) {
   // A subprogram may return void: R0 is only checked where it is used (the
   // main program's and callbacks' return values).
   if ((st.frames.size() == 1 || st.cur().in_callback) && !check_reg_init(0)) return false;
-  set_fact(pc_, 0);
   const Reg r0 = st.reg(0);
   if (st.frames.size() == 1) {
     if (st.cur().subprog != 0 && !r0.is_scalar())

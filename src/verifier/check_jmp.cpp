@@ -169,7 +169,6 @@ bool Env::check_cond_jump(const Insn& in, const isa::InsnSpec& spec) {
       if (cur_.parent) --cur_.parent->branches;
       return go(target, kDeadBranchFallthrough);
     }
-    if (!live) facts_[static_cast<size_t>(pc_)].flags |= 0;
   }
   return go(next, 0);
 }

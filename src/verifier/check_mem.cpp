@@ -22,10 +22,6 @@ constexpr int64_t kMaxVarOff = int64_t{1} << 29;
 
 std::string rw(Env::Access t) { return t == Env::Access::Write ? "write" : "read"; }
 
-// Slot index and byte of a frame offset (negative).
-size_t slot_of(int64_t off) { return static_cast<size_t>((-off - 1) / 8); }
-size_t byte_of(int64_t off) { return static_cast<size_t>(off + 8 * (static_cast<int64_t>(slot_of(off)) + 1)); }
-
 }  // namespace
 
 // Region of `mem_size` bytes reached through `reg` at insn offset `off`
@@ -227,21 +223,20 @@ bool Env::check_mem_access(int regno, int32_t off, uint32_t size, Access t, int 
         const bool zero = val ? val->is_null_const() : (insn && op::cls(insn->opcode) == op::ST && insn->imm == 0);
         if (var) {
           for (int64_t b = lo; b < hi; ++b) {
-            StackSlot& s = f.slot(slot_of(b));
-            if (s.is_spill()) std::replace(s.bytes.begin(), s.bytes.end(), SlotByte::Spill, SlotByte::Misc);
-            SlotByte& sb = s.bytes[byte_of(b)];
+            StackSlot& s = f.slot(stack_slot_of(b));
+            s.scrub_spill();
+            SlotByte& sb = s.bytes[stack_byte_of(b)];
             sb = (zero && sb == SlotByte::Zero) ? SlotByte::Zero : SlotByte::Misc;
           }
           return true;
         }
-        StackSlot& s = f.slot(slot_of(lo));
+        StackSlot& s = f.slot(stack_slot_of(lo));
         const bool slot_aligned = (lo % 8) == 0;
         if (val && val->is_pointer() && size != 8)
           return fail("invalid size of register spill", "pointers can only be spilled to the stack whole (8 bytes)", "", {value_reg});
         if (slot_aligned && ((val && (val->is_pointer() || val->is_scalar())) || (!val && insn && op::cls(insn->opcode) == op::ST))) {
           Reg spilled = val ? *val : Reg::constant(static_cast<uint64_t>(static_cast<int64_t>(insn->imm)));
           if (size < 8 && spilled.var.umax > (size == 4 ? UINT32_MAX : size == 2 ? 0xffffu : 0xffu)) spilled.id = 0;
-          if (atomic) spilled = Reg::unknown();
           s.spilled = spilled;
           for (size_t k = 0; k < 8; ++k) {
             if (k < size) {
@@ -250,21 +245,20 @@ bool Env::check_mem_access(int regno, int32_t off, uint32_t size, Access t, int 
               s.bytes[k] = SlotByte::Misc;
             }
           }
-          if (atomic) std::fill(s.bytes.begin(), s.bytes.begin() + size, SlotByte::Misc);
           return true;
         }
         for (int64_t b = lo; b < hi; ++b) {
-          StackSlot& sl = f.slot(slot_of(b));
-          if (sl.is_spill()) std::replace(sl.bytes.begin(), sl.bytes.end(), SlotByte::Spill, SlotByte::Misc);
-          sl.bytes[byte_of(b)] = zero && !atomic ? SlotByte::Zero : SlotByte::Misc;
+          StackSlot& sl = f.slot(stack_slot_of(b));
+          sl.scrub_spill();
+          sl.bytes[stack_byte_of(b)] = zero && !atomic ? SlotByte::Zero : SlotByte::Misc;
         }
         return true;
       }
       // Read.
       if (!var) {
-        const StackSlot* s = f.slot_if(slot_of(lo));
+        const StackSlot* s = f.slot_if(stack_slot_of(lo));
         if (s && s->is_spill()) {
-          const bool at_start = byte_of(lo) == 0;
+          const bool at_start = stack_byte_of(lo) == 0;
           const int n = s->spill_size();
           if (s->spilled.is_pointer()) {
             if (!at_start || size != 8 || n != 8)
@@ -289,8 +283,8 @@ bool Env::check_mem_access(int regno, int32_t off, uint32_t size, Access t, int 
         }
         bool all_zero = true;
         for (int64_t b = lo; b < hi; ++b) {
-          const StackSlot* sl = f.slot_if(slot_of(b));
-          const SlotByte sb = sl ? sl->bytes[byte_of(b)] : SlotByte::Invalid;
+          const StackSlot* sl = f.slot_if(stack_slot_of(b));
+          const SlotByte sb = sl ? sl->bytes[stack_byte_of(b)] : SlotByte::Invalid;
           if (sb == SlotByte::Spill && sl->spilled.is_pointer())
             return fail("invalid size of register fill", "only the whole 8 bytes of a spilled pointer can be read back", "", {regno});
           const bool z = sb == SlotByte::Zero || (sb == SlotByte::Spill && sl->spilled.is_null_const());
@@ -357,7 +351,6 @@ bool Env::check_legacy_load(const Insn& in, const isa::InsnSpec& spec) {
     return fail("BPF_LD_[ABS|IND] cannot be mixed with socket references");
   for (int r = 1; r <= 5; ++r) cur_.st.reg(r) = Reg{};
   cur_.st.reg(0) = Reg::scalar(Scalar::from_load(static_cast<uint8_t>(spec.width), false));
-  set_fact(pc_, 0);
   return true;
 }
 

@@ -141,6 +141,7 @@ class Env {
   std::vector<const loader::FunctionSpan*> global_func_;
   std::vector<uint8_t> global_called_;
   std::vector<int32_t> subprog_starts_;  // first instruction of every function, sorted
+  std::vector<std::pair<int32_t, int32_t>> call_edges_;  // (call or callback lddw, callee start)
   std::vector<const isa::InsnSpec*> specs_;  // decoded once
   std::vector<int32_t> func_of_;         // instruction -> index into subprog_starts_
   std::vector<uint8_t> prune_point_;     // states are kept here

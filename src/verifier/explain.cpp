@@ -47,6 +47,7 @@ std::string Env::path_log() const {
   std::string out;
   if (nodes.empty()) return rej_.message.empty() ? "" : "(no instructions processed)\n";
   int32_t last_func = -1;
+  std::string last_line;
   for (const LogNode* n : nodes) {
     const int32_t fidx = func_of_.empty() ? 0 : func_of_[static_cast<size_t>(n->pc)];
     if (fidx != last_func) {
@@ -54,10 +55,9 @@ std::string Env::path_log() const {
       last_func = fidx;
     }
     if (auto line = prog.line_for(static_cast<size_t>(n->pc))) {
-      static thread_local std::string last;
       const std::string s = "; " + line->str();
-      if (s != last) out += s + "\n";
-      last = s;
+      if (s != last_line) out += s + "\n";
+      last_line = s;
     }
     out += n->text + "\n";
   }

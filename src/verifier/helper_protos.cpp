@@ -382,16 +382,9 @@ bool pe_func(int32_t id) {
   }
 }
 
-// raw_tp_prog_func_proto: BPF_PROG_TYPE_RAW_TRACEPOINT (and _WRITABLE).
-bool raw_tp_func(int32_t id) {
-  switch (id) {
-    case BPF_FUNC_perf_event_output: case BPF_FUNC_get_stackid: case BPF_FUNC_get_stack:
-    case BPF_FUNC_get_attach_cookie:
-      return true;
-    default:
-      return tracing_common_func(id);
-  }
-}
+// raw_tp_prog_func_proto: BPF_PROG_TYPE_RAW_TRACEPOINT (and _WRITABLE) offers
+// the same set as tracepoints on 6.18.
+bool raw_tp_func(int32_t id) { return tp_func(id); }
 
 // tracing_prog_func_proto: BPF_PROG_TYPE_TRACING.  The func_arg family and the
 // attach cookie need a trampoline (fentry / fexit / fmod_ret); this table

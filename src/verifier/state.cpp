@@ -42,7 +42,7 @@ std::string reg_str(const Reg& r, const std::vector<std::string>* map_names) {
   }
   if (r.id) add("id=" + std::to_string(r.id));
   if (r.ref_id) add("ref_obj_id=" + std::to_string(r.ref_id));
-  if (r.off || r.type == RegType::Stack) add("off=" + std::to_string(r.type == RegType::Stack ? r.off : r.off));
+  if (r.off || r.type == RegType::Stack) add("off=" + std::to_string(r.off));
   if (r.is_pkt()) add("r=" + std::to_string(r.range));
   if (r.type == RegType::Mem) add("sz=" + std::to_string(r.mem_size));
   if (r.type == RegType::Func) add("insn=" + std::to_string(r.subprog));

@@ -79,6 +79,12 @@ struct StackSlot {
   Reg spilled;                      // valid when is_spill(): a register stored whole or, for
                                     // scalars, its low spill_size() bytes (bytes[0..size) Spill)
   bool is_spill() const { return bytes[0] == SlotByte::Spill; }
+  // A spill partly overwritten is no longer a register: its bytes become numbers.
+  void scrub_spill() {
+    if (!is_spill()) return;
+    for (auto& b : bytes)
+      if (b == SlotByte::Spill) b = SlotByte::Misc;
+  }
   int spill_size() const {
     int n = 0;
     while (n < 8 && bytes[static_cast<size_t>(n)] == SlotByte::Spill) ++n;
@@ -86,6 +92,10 @@ struct StackSlot {
   }
   bool operator==(const StackSlot&) const = default;
 };
+
+// The slot holding frame offset `off` (negative) and the byte of it.
+inline size_t stack_slot_of(int64_t off) { return static_cast<size_t>((-off - 1) / 8); }
+inline size_t stack_byte_of(int64_t off) { return static_cast<size_t>(off + 8 * (static_cast<int64_t>(stack_slot_of(off)) + 1)); }
 
 struct Frame {
   std::array<Reg, isa::kNumRegs> regs{};

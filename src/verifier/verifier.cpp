@@ -227,8 +227,7 @@ bool Env::step(bool& done) {
     case Kind::Jump:
       ++jmps_;
       if (s->op == Op::JA || s->op == Op::JA32) {
-        set_fact(pc_, 0);
-        st.pc = static_cast<int32_t>(isa::jump_target(in, *s, static_cast<size_t>(pc_)));
+              st.pc = static_cast<int32_t>(isa::jump_target(in, *s, static_cast<size_t>(pc_)));
         return true;
       }
       return check_cond_jump(in, *s);
@@ -342,16 +341,8 @@ bool Env::run() {
 bool Env::check_combined_stack() {
   const size_t nf = subprog_starts_.size();
   std::vector<std::vector<size_t>> callees(nf);
-  for (size_t pc = 0; pc < insns.size(); ++pc) {
-    const Insn& in = insns[pc];
-    const bool call = in.opcode == (isa::op::JMP | isa::op::CALL) && in.src == isa::pseudo::CALL_LOCAL;
-    const bool func = isa::is_lddw(in) && in.src == isa::pseudo::FUNC;
-    if (call || func) {
-      const int64_t t = static_cast<int64_t>(pc) + 1 + in.imm;
-      callees[static_cast<size_t>(func_of_[pc])].push_back(static_cast<size_t>(func_of_[static_cast<size_t>(t)]));
-    }
-    if (isa::is_lddw(in)) ++pc;
-  }
+  for (const auto& [pc, target] : call_edges_)
+    callees[static_cast<size_t>(func_index(pc))].push_back(static_cast<size_t>(func_index(target)));
   auto round = [](uint32_t d) { return (d + 15) & ~15u; };
   // Depth-first over call chains, as the kernel walks them; recursion ends at
   // the frame limit.

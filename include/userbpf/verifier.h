@@ -25,6 +25,9 @@ struct VerifyOptions {
   bool log = false;
   // The license decides whether gpl_only helpers may be called.
   bool gpl_compatible = true;
+  // State pruning ignores numbers no explored path depended on (the kernel's
+  // precision tracking).  Off: every live number is compared exactly.
+  bool precision_tracking = true;
 };
 
 struct VerifyStats {

@@ -169,6 +169,8 @@ bool Env::check_alu(const Insn& in, const isa::InsnSpec& spec) {
       return fail(d + " 32-bit pointer arithmetic prohibited", "32-bit arithmetic would cut the pointer in half",
                   "use 64-bit arithmetic on pointers", {ptr_regno});
     }
+    // The number moves the pointer: its value decides every later access.
+    if (x || !ptr_is_dst) mark_precise(ptr_is_dst ? in.src : in.dst);
     if (ptr.maybe_null)
       return fail(d + " pointer arithmetic on " + tname + " prohibited, null-check it first",
                   "the pointer may still be NULL here", "compare it with 0 (if (!p) return ...) before using it", {ptr_regno});
@@ -257,7 +259,10 @@ bool Env::check_alu(const Insn& in, const isa::InsnSpec& spec) {
     // A 32-bit division divides by the low 32 bits only.
     const bool nonzero = !x || (is64 ? !src.var.contains(0)
                                      : (src.var.u32_min > 0 || (src.var.var_off.value & 0xffffffffu) != 0));
-    if (nonzero) set_fact(pc_, kDivisorNonZero);
+    if (nonzero) {
+      set_fact(pc_, kDivisorNonZero);
+      if (x) mark_precise(in.src);  // the JIT drops its zero check on this fact
+    }
   }
   const bool src_const = src.is_const();
   const uint64_t src_value = src.var.const_value();

@@ -215,6 +215,8 @@ bool Env::check_helper_call(const Insn& in) {
                   std::string("argument ") + std::to_string(r) + " of " + p->name + " must be " + expected,
                   reg.maybe_null ? R + " may be NULL: check it first" : "", {r});
     };
+    // A number passed where the helper expects a size or a pointer (NULL) is checked by value.
+    if (k != ArgKind::Anything && reg.is_scalar()) mark_precise(r);
     switch (k) {
       case ArgKind::None:
       case ArgKind::Anything: break;
@@ -234,7 +236,14 @@ bool Env::check_helper_call(const Insn& in) {
         const maps::MapSpec* m = map_spec(map);
         if (!m) return fail(R + " map argument missing", "", "", {r});
         const uint32_t size = k == ArgKind::MapKey ? m->key_size : m->value_size;
-        if (k == ArgKind::MapKey) const_key = constant_stack_key(st, reg, size);
+        if (k == ArgKind::MapKey) {
+          const_key = constant_stack_key(st, reg, size);
+          if (const_key >= 0) {  // the lookup cannot fail because of this value
+            const int64_t off = reg.off + static_cast<int64_t>(reg.var.const_value());
+            const StackSlot* ks = st.frames[reg.frame].slot_if(stack_slot_of(off));
+            if (ks && ks->is_spill()) mark_precise_slot(reg.frame, stack_slot_of(off));
+          }
+        }
         if (!check_helper_mem(r, Scalar::constant(size), false, k == ArgKind::MapValueWrite ? Access::Write : Access::Read))
           return false;
         break;
@@ -477,6 +486,7 @@ bool Env::check_exit(bool& done) {
   const Frame& callee = st.cur();
   const int32_t callsite = callee.callsite;
   if (callee.in_callback) {
+    mark_precise(0);
     if (!r0.is_scalar() || r0.var.smin < 0 || r0.var.umax > 1)
       return fail("At callback return the register R0 has " + (r0.is_scalar() ? r0.var.str() : std::string("type ") + reg_type_name(r0.type, r0.maybe_null)) +
                       " should have been in [0, 1]",

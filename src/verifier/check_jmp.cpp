@@ -97,6 +97,7 @@ bool Env::check_cond_jump(const Insn& in, const isa::InsnSpec& spec) {
     const bool eq = jop == op::JEQ || jop == op::JNE;
     // NULL checks: "if (p == 0)" / "if (p != 0)".
     if (!is32 && eq && dst.is_pointer() && src.is_null_const()) {
+      if (x) mark_precise(in.src);
       if (dst.maybe_null) {
         const uint32_t id = dst.id;
         const bool null_when_taken = jop == op::JEQ;
@@ -141,10 +142,22 @@ bool Env::check_cond_jump(const Insn& in, const isa::InsnSpec& spec) {
     return go(next, 0);
   }
 
+  // A branch found dead depends on the exact values compared.
+  auto mark_operands = [&] {
+    mark_precise(in.dst);
+    if (x) mark_precise(in.src);
+  };
   const int taken = branch_taken(dst.var, src.var, jop, is32);
-  if (taken == 1) return go(target, kDeadBranchFallthrough);
-  if (taken == 0) return go(next, kDeadBranchTaken);
+  if (taken == 1) {
+    mark_operands();
+    return go(target, kDeadBranchFallthrough);
+  }
+  if (taken == 0) {
+    mark_operands();
+    return go(next, kDeadBranchTaken);
+  }
 
+  note_linked_jump(in, x);
   State other = st;
   {
     Reg& od = other.reg(in.dst);
@@ -154,6 +167,7 @@ bool Env::check_cond_jump(const Insn& in, const isa::InsnSpec& spec) {
     propagate_linked(other, od);
     if (x) propagate_linked(other, other.reg(in.src));
     if (live) push_branch(std::move(other), target);
+    else mark_operands();
     Reg& cd = st.reg(in.dst);
     Reg cs = x ? st.reg(in.src) : src_k;
     const bool live2 = refine_branch(cd.var, cs.var, jop, is32, false);
@@ -162,6 +176,7 @@ bool Env::check_cond_jump(const Insn& in, const isa::InsnSpec& spec) {
     if (x) propagate_linked(st, st.reg(in.src));
     if (!live2) {
       if (!live) return go(next, 0);  // cannot happen for a sound refine_branch
+      mark_operands();
       // Only the taken side is possible: continue there instead.
       Path& top = stack_.back();
       st = std::move(top.st);

@@ -215,6 +215,7 @@ bool Env::check_mem_access(int regno, int32_t off, uint32_t size, Access t, int 
                     var ? "bound the index so that the access stays inside the array" : "use a smaller offset from r10", {regno});
       }
       note_stack_depth(f, lo);
+      if (insn) note_stack_access(reg.frame, lo, hi, var);
       uint16_t flags = kMemSafe | kNonNull;
       if (reg.frame + 1u == st.frames.size()) flags |= kStackAccess;
       set_fact(pc_, flags);

@@ -6,6 +6,7 @@
 // explain.cpp.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -20,6 +21,37 @@
 
 namespace userbpf::verifier {
 
+// One entry of a path's history since its last kept state, enough to walk the
+// path backwards (precision tracking, the kernel's jmp_history): where control
+// did not fall through, which stack slots an instruction touched, and which
+// linked scalars a conditional jump refined together.
+struct HistEntry {
+  enum Kind : uint8_t { Jump, StackAccess, Linked };
+  Kind kind = Jump;
+  uint8_t frame = 0;   // StackAccess: frame of the slots
+  bool var = false;    // StackAccess: variable offset (slots: the ones it may touch)
+                       // Linked: partners also in other frames
+  uint16_t regs = 0;   // Linked: registers of the jump's frame refined with the operands
+  int32_t pc = 0;      // Jump: instruction reached; others: instruction that made the entry
+  int32_t prev = 0;    // Jump: instruction executed before it
+  uint64_t slots = 0;  // bit i: the slot fp-8*(i+1)
+};
+
+// Registers and stack slots, per frame, whose values must be precise.
+struct BtSet {
+  struct Frame {
+    uint16_t regs = 0;
+    uint64_t slots = 0;
+  };
+  static constexpr size_t kFrames = 10;
+  std::array<Frame, kFrames> f{};
+  bool empty() const {
+    for (const auto& x : f)
+      if (x.regs || x.slots) return false;
+    return true;
+  }
+};
+
 // A state kept at a pruning point.  `branches` counts paths still being explored
 // below it; 0 means everything reachable from it was proven safe.
 struct Checkpoint {
@@ -27,6 +59,10 @@ struct Checkpoint {
   Checkpoint* parent = nullptr;
   int branches = 0;
   uint32_t hits = 0, misses = 0;
+  // The path from the parent's state to this one (precision tracking).
+  std::vector<HistEntry> hist;
+  int32_t seg_start = 0;     // where that path started (the parent's pc, or the entry)
+  bool all_precise = false;  // every scalar marked precise, and so in every ancestor
 };
 
 // Log of one path: a chain of processed instructions (only kept with --log).
@@ -40,6 +76,9 @@ struct Path {
   State st;
   Checkpoint* parent = nullptr;
   std::shared_ptr<const LogNode> log;
+  std::vector<HistEntry> hist;  // since `parent` (or the entry)
+  int32_t seg_start = 0;
+  int32_t last_pc = -1;         // instruction executed last on this path
 };
 
 // What is wrong with the program, for VerifyResult.
@@ -119,6 +158,18 @@ class Env {
   // Copies refined bounds of a linked scalar to every register sharing its id.
   void sync_linked_scalars(const Reg& r);
 
+  // ---- precision tracking (precision.cpp) ----
+  // The value of register `regno` (current frame) at the entry of the current
+  // instruction decides something: mark it, and where it came from, precise in
+  // every kept state of this path.
+  void mark_precise(int regno);
+  void mark_precise_slot(size_t frame, size_t slot);
+  void mark_chain_precision(BtSet s);
+  // Stack slots [lo, hi) bytes of `frame` touched by the current instruction.
+  void note_stack_access(size_t frame, int64_t lo, int64_t hi, bool var);
+  // The current conditional jump refines scalars linked to its operands.
+  void note_linked_jump(const isa::Insn& in, bool x);
+
   Path cur_;
   int32_t pc_ = 0;  // instruction being checked
 
@@ -135,6 +186,17 @@ class Env {
   uint16_t visit_flags_ = 0;
   std::vector<uint8_t> mem_base_;  // per instruction: 1 ctx, 2 other memory (loads/stores)
 
+  bool backtrack_segment(const std::vector<HistEntry>& hist, size_t n, int32_t seg_start, int32_t i, int& depth,
+                         BtSet& s);
+  bool backtrack_insn(int32_t p, int depth, bool entered_callee, const HistEntry* stack, const HistEntry* linked,
+                      BtSet& s);
+  void mark_in_checkpoint(Checkpoint& cp, BtSet& s);
+  void mark_all_precise(Checkpoint* from);
+  // After `cur` was pruned by `old`: what old relied on, cur's past must keep.
+  void propagate_precision(const State& old);
+  std::vector<int32_t> seq_prev_;  // instruction before each one when falling through
+  std::vector<int32_t> seq_next_;
+
   bool check_combined_stack();
   bool explore(State init);
   // Global functions (by index into subprog_starts_): verified on their own.
@@ -148,7 +210,8 @@ class Env {
   std::vector<uint8_t> callback_entry_;  // first instruction of a callback
   std::vector<uint16_t> live_in_;        // registers read before written, per instruction
   std::vector<std::vector<std::unique_ptr<Checkpoint>>> explored_;
-  std::vector<std::unique_ptr<Checkpoint>> retired_;  // evicted, still the parent of finished ones
+  std::vector<std::unique_ptr<Checkpoint>> retired_;
+  std::vector<std::unique_ptr<Checkpoint>> free_cps_;  // evicted and finished: recycled  // evicted, still the parent of finished ones
   std::vector<Path> stack_;
   std::vector<InsnFacts> facts_;
   VerifyStats stats_;

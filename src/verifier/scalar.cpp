@@ -211,6 +211,20 @@ bool Scalar::subsumes(const Scalar& o) const {
 }
 
 void Scalar::sync() {
+  // Constants are most of what loops compute: when the bounds already hold the
+  // value, the full sequence below ends with every bound equal to it.
+  if (var_off.mask == 0) {
+    const uint64_t v = var_off.value;
+    const auto v32 = static_cast<uint32_t>(v);
+    if (umin <= v && v <= umax && smin <= static_cast<int64_t>(v) && static_cast<int64_t>(v) <= smax &&
+        u32_min <= v32 && v32 <= u32_max && s32_min <= static_cast<int32_t>(v32) && static_cast<int32_t>(v32) <= s32_max) {
+      umin = umax = v;
+      smin = smax = static_cast<int64_t>(v);
+      u32_min = u32_max = v32;
+      s32_min = s32_max = static_cast<int32_t>(v32);
+      return;
+    }
+  }
   update_bounds(*this);
   // Each pass can enable another (32 <-> 64, signed <-> unsigned); the kernel
   // runs three.

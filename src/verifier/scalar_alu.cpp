@@ -3,6 +3,7 @@
 // as in kernel/bpf/verifier.c of the 6.18 stable kernel.
 #include <algorithm>
 #include <limits>
+#include <optional>
 
 #include "userbpf/isa.h"
 #include "verifier/scalar.h"
@@ -363,6 +364,42 @@ void coerce_subreg_to_size_sx(Scalar& r, int size) {
   r.var_off = Tnum::unknown().subreg();
 }
 
+// The concrete result of an ALU operation on two constants, when the verifier
+// tracks it (DIV / MOD are never tracked; shifts only by less than the width).
+std::optional<uint64_t> fold_constants(uint8_t alu_op, uint64_t x, uint64_t y, bool alu32) {
+  const unsigned width = alu32 ? 32 : 64;
+  if ((alu_op == op::LSH || alu_op == op::RSH || alu_op == op::ARSH) && y >= width) return std::nullopt;
+  if (alu32) {
+    const auto x32 = static_cast<uint32_t>(x), y32 = static_cast<uint32_t>(y);
+    switch (alu_op) {
+      case op::ADD: return static_cast<uint32_t>(x32 + y32);
+      case op::SUB: return static_cast<uint32_t>(x32 - y32);
+      case op::MUL: return static_cast<uint32_t>(x32 * y32);
+      case op::AND: return x32 & y32;
+      case op::OR: return x32 | y32;
+      case op::XOR: return x32 ^ y32;
+      case op::LSH: return static_cast<uint32_t>(x32 << y32);
+      case op::RSH: return x32 >> y32;
+      case op::ARSH: return static_cast<uint32_t>(static_cast<int32_t>(x32) >> y32);
+      case op::NEG: return static_cast<uint32_t>(0u - x32);
+      default: return std::nullopt;
+    }
+  }
+  switch (alu_op) {
+    case op::ADD: return x + y;
+    case op::SUB: return x - y;
+    case op::MUL: return x * y;
+    case op::AND: return x & y;
+    case op::OR: return x | y;
+    case op::XOR: return x ^ y;
+    case op::LSH: return x << y;
+    case op::RSH: return x >> y;
+    case op::ARSH: return static_cast<uint64_t>(static_cast<int64_t>(x) >> y);
+    case op::NEG: return 0 - x;
+    default: return std::nullopt;
+  }
+}
+
 }  // namespace
 
 // ---- ALU -----------------------------------------------------------------------------
@@ -376,6 +413,12 @@ Scalar Scalar::alu(uint8_t alu_op, const Scalar& a, const Scalar& b, bool alu32,
     return r;
   }
 
+  // Two constants (loops spend most of their time here): the tnum of a
+  // constant result is exact, and the kernel's bounds sync pins every bound to
+  // it, so the result is the concrete value.
+  if (a.is_const() && b.is_const()) {
+    if (auto r = fold_constants(alu_op, a.const_value(), b.const_value(), alu32)) return constant(*r);
+  }
   Scalar d = a;
   if (alu_op == op::NEG) {
     // 0 - x through the subtraction bounds, the tnum by tnum_neg.

@@ -110,12 +110,15 @@ class IdMap {
 };
 
 // Is every value `cur` may hold one `old` was verified with?
-bool reg_subsumes(const Reg& old, const Reg& cur, IdMap& ids) {
+bool reg_subsumes(const Reg& old, const Reg& cur, IdMap& ids, bool exact) {
   if (old.type == RegType::NotInit) return true;
   if (old.type != cur.type) return false;
-  if (old.type == RegType::Scalar)
+  if (old.type == RegType::Scalar) {
+    // No path below `old` decided anything on this number: any number will do.
+    if (!exact && !old.precise) return true;
     return old.var.subsumes(cur.var) && ids.check(old.id, cur.id) &&
            (old.id == 0 || (old.off == cur.off && old.linked_add == cur.linked_add));
+  }
   if (old.maybe_null != cur.maybe_null || old.rdonly != cur.rdonly || old.off != cur.off || old.map != cur.map ||
       old.mem_size != cur.mem_size || old.frame != cur.frame || old.subprog != cur.subprog)
     return false;
@@ -137,7 +140,7 @@ bool reg_equal(const Reg& a, const Reg& b, IdMap& ids) {
 }
 
 
-bool slot_subsumes(const StackSlot* old, const StackSlot* cur, IdMap& ids) {
+bool slot_subsumes(const StackSlot* old, const StackSlot* cur, IdMap& ids, bool exact) {
   static const StackSlot kEmpty{};
   if (!old) old = &kEmpty;
   if (!cur) cur = &kEmpty;
@@ -145,10 +148,12 @@ bool slot_subsumes(const StackSlot* old, const StackSlot* cur, IdMap& ids) {
   if (old->is_spill()) {
     const int n = old->spill_size();
     if (cur->is_spill()) {
-      if (cur->spill_size() != n || !reg_subsumes(old->spilled, cur->spilled, ids)) return false;
+      if (cur->spill_size() != n || !reg_subsumes(old->spilled, cur->spilled, ids, exact)) return false;
     } else {
-      // A whole spilled unknown number reads like any bytes that are not a pointer.
-      if (n != 8 || !old->spilled.is_scalar() || !old->spilled.var.is_unknown()) return false;
+      // A whole spilled unknown (or imprecise) number reads like any bytes that
+      // are not a pointer.
+      if (n != 8 || !old->spilled.is_scalar() || (!old->spilled.var.is_unknown() && (exact || old->spilled.precise)))
+        return false;
     }
     k = static_cast<size_t>(n);
   }
@@ -182,7 +187,7 @@ bool refs_match(const State& a, const State& b, IdMap& ids) {
 
 }  // namespace
 
-bool state_subsumes(const State& old, const State& cur, uint32_t live_regs) {
+bool state_subsumes(const State& old, const State& cur, uint32_t live_regs, bool exact) {
   if (old.frames.size() != cur.frames.size()) return false;
   IdMap ids;
   if (!refs_match(old, cur, ids)) return false;
@@ -194,10 +199,10 @@ bool state_subsumes(const State& old, const State& cur, uint32_t live_regs) {
     // Caller frames: r0-r5 are overwritten when the callee returns.
     const uint32_t mask = top ? live_regs : 0x3c0u;
     for (int r = 0; r < isa::kNumRegs - 1; ++r)
-      if ((mask & (1u << r)) && !reg_subsumes(fo.regs[r], fc.regs[r], ids)) return false;
+      if ((mask & (1u << r)) && !reg_subsumes(fo.regs[r], fc.regs[r], ids, exact)) return false;
     const size_t n = std::max(fo.stack.size(), fc.stack.size());
     for (size_t i = 0; i < n; ++i)
-      if (!slot_subsumes(fo.slot_if(i), fc.slot_if(i), ids)) return false;
+      if (!slot_subsumes(fo.slot_if(i), fc.slot_if(i), ids, exact)) return false;
   }
   return true;
 }

@@ -45,6 +45,9 @@ struct Reg {
   uint8_t frame = 0;      // Stack: frame number
   int32_t subprog = -1;   // Func: first instruction of the callback
   bool linked_add = false;  // scalar: linked to others of `id` plus the constant `off`
+  // Scalars in kept states only: some path below relied on the exact value
+  // (precision tracking).  An imprecise scalar of a kept state matches any scalar.
+  bool precise = false;
 
   bool is_pointer() const { return type != RegType::NotInit && type != RegType::Scalar; }
   bool is_scalar() const { return type == RegType::Scalar; }
@@ -149,7 +152,8 @@ std::string frame_str(const Frame& f, uint32_t regs_mask = 0x7ff, const std::vec
 // State pruning: every value `cur` may hold is one `old` was proven safe with.
 // `live_regs` masks the current frame's registers that are read before written
 // from this instruction on; dead ones are not compared.
-bool state_subsumes(const State& old, const State& cur, uint32_t live_regs);
+// With `exact`, every scalar is compared; otherwise only the precise ones of `old`.
+bool state_subsumes(const State& old, const State& cur, uint32_t live_regs, bool exact = false);
 // Same state, up to renaming of ids (infinite-loop detection).
 bool state_equal(const State& a, const State& b);
 

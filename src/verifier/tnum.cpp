@@ -40,6 +40,7 @@ Tnum Tnum::mul(const Tnum& b) const {
   // Fast path with the loop's exact result: an unknown times a non-zero
   // constant c is any multiple of c's lowest set bit.
   if (is_unknown() && b.is_const() && b.value != 0) return {0, ~uint64_t{0} << __builtin_ctzll(b.value)};
+  if (is_const() && b.is_const()) return constant(value * b.value);
   // Loops multiply the same values again and again: remember the last product.
   struct Memo {
     Tnum a, b, r;

@@ -47,15 +47,10 @@ bool Env::fail(std::string message, std::string why, std::string hint, std::vect
   return false;
 }
 
-void Env::push_branch(const State& st, int32_t pc) {
-  Path p{st, cur_.parent, cur_.log};
-  p.st.pc = pc;
-  if (cur_.parent) ++cur_.parent->branches;
-  stack_.push_back(std::move(p));
-}
+void Env::push_branch(const State& st, int32_t pc) { push_branch(State(st), pc); }
 
 void Env::push_branch(State&& st, int32_t pc) {
-  Path p{std::move(st), cur_.parent, cur_.log};
+  Path p{std::move(st), cur_.parent, cur_.log, cur_.hist, cur_.seg_start, pc_};
   p.st.pc = pc;
   if (cur_.parent) ++cur_.parent->branches;
   stack_.push_back(std::move(p));
@@ -107,9 +102,11 @@ bool Env::visit_state(bool& pruned) {
       // Still being explored: we are below it, having come round a loop.
       if (callback) {
         // A callback re-entered: helpers bound the iterations, so a state already
-        // being explored covers this one.
-        if (state_subsumes(cp->st, cur_.st, live)) {
+        // being explored covers this one.  Its precision marks are not complete
+        // yet: compare every number, and keep every number of this path's past.
+        if (state_subsumes(cp->st, cur_.st, live, true)) {
           ++cp->hits;
+          if (opts.precision_tracking) mark_all_precise(cur_.parent);
           pruned = true;
           return true;
         }
@@ -120,9 +117,15 @@ bool Env::visit_state(bool& pruned) {
       }
       continue;
     }
-    if (state_subsumes(cp->st, cur_.st, live)) {
+    if (state_subsumes(cp->st, cur_.st, live, callback || !opts.precision_tracking)) {
       ++cp->hits;
       ++stats_.pruned;
+      // What the kept state's exploration relied on, this path must keep too.
+      if (callback) {
+        if (opts.precision_tracking) mark_all_precise(cur_.parent);
+      } else {
+        propagate_precision(cp->st);
+      }
       pruned = true;
       return true;
     }
@@ -137,6 +140,7 @@ bool Env::visit_state(bool& pruned) {
       if (++cp->misses > cp->hits * n + n) {
         // Nothing open below a finished state can reach it again: free it.
         if (cp->branches > 0) retired_.push_back(std::move(list[i]));
+        else free_cps_.push_back(std::move(list[i]));  // reused: its vectors keep their capacity
         list.erase(list.begin() + static_cast<std::ptrdiff_t>(i));
         --i;
         --live_states_;
@@ -146,10 +150,22 @@ bool Env::visit_state(bool& pruned) {
   if (!add) return true;
   prev_jmps_ = jmps_;
   prev_insns_ = stats_.processed_insns;
-  auto cp = std::make_unique<Checkpoint>();
+  std::unique_ptr<Checkpoint> cp;
+  if (free_cps_.empty()) {
+    cp = std::make_unique<Checkpoint>();
+  } else {
+    cp = std::move(free_cps_.back());
+    free_cps_.pop_back();
+    cp->hits = cp->misses = 0;
+    cp->all_precise = false;
+  }
   cp->st = cur_.st;
   cp->parent = cur_.parent;
   cp->branches = 1;
+  std::swap(cp->hist, cur_.hist);
+  cp->seg_start = cur_.seg_start;
+  cur_.hist.clear();
+  cur_.seg_start = pc_;
   cur_.parent = cp.get();
   list.push_back(std::move(cp));
   ++stats_.states;
@@ -248,12 +264,16 @@ bool Env::step(bool& done) {
 
 // Explores every path from `init` (the main program, or a global function).
 bool Env::explore(State init) {
-  stack_.push_back(Path{std::move(init), nullptr, nullptr});
+  const int32_t entry = init.pc;
+  stack_.push_back(Path{std::move(init), nullptr, nullptr, {}, entry, -1});
   while (!stack_.empty()) {
     cur_ = std::move(stack_.back());
     stack_.pop_back();
     for (;;) {
       pc_ = cur_.st.pc;
+      // Where control did not fall through (precision tracking walks paths back).
+      if (cur_.last_pc >= 0 && pc_ != seq_next_[static_cast<size_t>(cur_.last_pc)] && opts.precision_tracking)
+        cur_.hist.push_back(HistEntry{HistEntry::Jump, 0, false, 0, pc_, cur_.last_pc, 0});
       if (++stats_.processed_insns > opts.max_processed_insns)
         return fail("BPF program is too large. Processed " + std::to_string(stats_.processed_insns) + " insn",
                     "exploring every path took more than the kernel's budget of " +
@@ -277,6 +297,7 @@ bool Env::explore(State init) {
       bool done = false;
       visit_flags_ = 0;
       if (!step(done)) return false;
+      cur_.last_pc = pc_;
       merge_facts(pc_);
       if (opts.log && cur_.log) log_effect();
       if (done) {
@@ -291,6 +312,15 @@ bool Env::explore(State init) {
 bool Env::run() {
   if (!check_structure()) return false;
   compute_liveness();
+  seq_prev_.assign(insns.size(), -1);
+  seq_next_.assign(insns.size(), 0);
+  for (size_t i = 0; i < insns.size();) {
+    const bool wide = specs_[i] && specs_[i]->kind == Kind::LoadImm64;
+    const size_t next = i + (wide ? 2 : 1);
+    seq_next_[i] = static_cast<int32_t>(next);
+    if (next < insns.size()) seq_prev_[next] = static_cast<int32_t>(i);
+    i = next;
+  }
   subprog_depth_.assign(subprog_starts_.size(), 0);
   explored_.resize(insns.size());
   global_func_.assign(subprog_starts_.size(), nullptr);

@@ -362,5 +362,47 @@ TEST(Verifier, HashKeySizeFromMap) {
   EXPECT_ACCEPT(check("r2 = r10\nr2 += -8\nr1 = map[0] ll\ncall 1\nr0 = 0\nexit", BPF_PROG_TYPE_XDP, {hash_map(8, 8)}));
 }
 
+// 18 coin flips each set a bit of r6, which nothing checks: with precision
+// tracking the states at the joins match whatever r6 holds; comparing every
+// number exactly would explore all 2^18 paths.
+std::string coin_flips(int n) {
+  std::string s = "r6 = 0\n";
+  for (int k = 0; k < n; ++k)
+    s += "call 7\nif r0 > 1000 goto +1\nr6 |= " + std::to_string(1 << k) + "\n";
+  return s + "r0 = r6\nexit\n";
+}
+
+VerifyResult verify_text(const std::string& text, bool precision) {
+  loader::ProgramSpec p;
+  p.name = "t";
+  p.prog_type = BPF_PROG_TYPE_XDP;
+  p.insns = assemble_with_maps(text);
+  VerifyOptions o;
+  o.precision_tracking = precision;
+  auto r = verify(p, {}, o);
+  EXPECT_TRUE(r.ok());
+  return r.ok() ? std::move(*r) : VerifyResult{};
+}
+
+TEST(VerifierPrecision, IgnoredNumbersDoNotMultiplyPaths) {
+  const VerifyResult with = verify_text(coin_flips(18), true);
+  const VerifyResult without = verify_text(coin_flips(18), false);
+  ASSERT_TRUE(with.accepted) << with.explanation;
+  EXPECT_LT(with.stats.processed_insns, 400u);
+  // Exact comparison runs out of the 1,000,000-instruction budget.
+  EXPECT_FALSE(without.accepted);
+  EXPECT_NE(without.error.message.find("too large"), std::string::npos) << without.error.message;
+}
+
+TEST(VerifierPrecision, NumberThatMovesAPointerStaysExact) {
+  // The same flips, but r6 then indexes the stack: every value matters and
+  // the program is rejected (r6 can reach 3, past fp-1 for a 1-byte store at fp-2+r6).
+  std::string s = "r6 = 0\n";
+  for (int k = 0; k < 2; ++k) s += "call 7\nif r0 > 1000 goto +1\nr6 |= " + std::to_string(1 << k) + "\n";
+  s += "r2 = r10\nr2 += -2\nr2 += r6\n*(u8 *)(r2 + 0) = 1\nr0 = 0\nexit\n";
+  const VerifyResult r = verify_text(s, true);
+  EXPECT_FALSE(r.accepted);
+}
+
 }  // namespace
 }  // namespace userbpf::verifier

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <span>
 #include <string>
@@ -59,10 +60,12 @@ struct Checkpoint {
   Checkpoint* parent = nullptr;
   int branches = 0;
   uint32_t hits = 0, misses = 0;
-  // The path from the parent's state to this one (precision tracking).
-  std::vector<HistEntry> hist;
+  // The path from the parent's state to this one (precision tracking):
+  // hist_len entries of Env::hist_arena_ from hist_at.
+  size_t hist_at = 0, hist_len = 0;
   int32_t seg_start = 0;     // where that path started (the parent's pc, or the entry)
   bool all_precise = false;  // every scalar marked precise, and so in every ancestor
+  uint64_t fingerprint = 0;  // state_fingerprint(st)
 };
 
 // Log of one path: a chain of processed instructions (only kept with --log).
@@ -186,8 +189,7 @@ class Env {
   uint16_t visit_flags_ = 0;
   std::vector<uint8_t> mem_base_;  // per instruction: 1 ctx, 2 other memory (loads/stores)
 
-  bool backtrack_segment(const std::vector<HistEntry>& hist, size_t n, int32_t seg_start, int32_t i, int& depth,
-                         BtSet& s);
+  bool backtrack_segment(const HistEntry* hist, size_t n, int32_t seg_start, int32_t i, int& depth, BtSet& s);
   bool backtrack_insn(int32_t p, int depth, bool entered_callee, const HistEntry* stack, const HistEntry* linked,
                       BtSet& s);
   void mark_in_checkpoint(Checkpoint& cp, BtSet& s);
@@ -209,9 +211,10 @@ class Env {
   std::vector<uint8_t> prune_point_;     // states are kept here
   std::vector<uint8_t> callback_entry_;  // first instruction of a callback
   std::vector<uint16_t> live_in_;        // registers read before written, per instruction
-  std::vector<std::vector<std::unique_ptr<Checkpoint>>> explored_;
-  std::vector<std::unique_ptr<Checkpoint>> retired_;
-  std::vector<std::unique_ptr<Checkpoint>> free_cps_;  // evicted and finished: recycled  // evicted, still the parent of finished ones
+  std::vector<std::vector<Checkpoint*>> explored_;  // per instruction; owned by checkpoints_
+  std::deque<Checkpoint> checkpoints_;  // every checkpoint (evicted ones may still be parents)
+  std::vector<Checkpoint*> free_cps_;   // evicted with nothing open below: reused
+  std::vector<HistEntry> hist_arena_;   // the checkpoints' history segments, back to back
   std::vector<Path> stack_;
   std::vector<InsnFacts> facts_;
   VerifyStats stats_;

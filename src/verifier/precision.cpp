@@ -120,8 +120,7 @@ void Env::note_linked_jump(const Insn& in, bool x) {
 // Walks `hist[0, n)` backwards from the entry of instruction `i` to the entry of
 // `seg_start`, turning `s` (values at the entry of i) into the values they came
 // from.  False when the walk cannot follow the path.
-bool Env::backtrack_segment(const std::vector<HistEntry>& hist, size_t n, int32_t seg_start, int32_t i, int& depth,
-                            BtSet& s) {
+bool Env::backtrack_segment(const HistEntry* hist, size_t n, int32_t seg_start, int32_t i, int& depth, BtSet& s) {
   while (!s.empty()) {
     if (n == 0 && i == seg_start) return true;
     int32_t p;
@@ -284,13 +283,13 @@ void Env::mark_chain_precision(BtSet s) {
   // Entries the current instruction made already describe its effect, not its inputs.
   size_t n = cur_.hist.size();
   while (n > 0 && cur_.hist[n - 1].kind != HistEntry::Jump && cur_.hist[n - 1].pc == pc_) --n;
-  if (!backtrack_segment(cur_.hist, n, cur_.seg_start, pc_, depth, s)) return mark_all_precise(cur_.parent);
+  if (!backtrack_segment(cur_.hist.data(), n, cur_.seg_start, pc_, depth, s)) return mark_all_precise(cur_.parent);
   for (Checkpoint* cp = cur_.parent; cp && !s.empty(); cp = cp->parent) {
     if (cp->all_precise) return;
     if (depth != static_cast<int>(cp->st.frames.size()) - 1) return mark_all_precise(cp);
     mark_in_checkpoint(*cp, s);
     if (s.empty()) return;
-    if (!backtrack_segment(cp->hist, cp->hist.size(), cp->seg_start, cp->st.pc, depth, s))
+    if (!backtrack_segment(hist_arena_.data() + cp->hist_at, cp->hist_len, cp->seg_start, cp->st.pc, depth, s))
       return mark_all_precise(cp->parent);
   }
 }

@@ -229,4 +229,18 @@ bool state_equal(const State& a, const State& b) {
   return true;
 }
 
+uint64_t state_fingerprint(const State& s) {
+  uint64_t h = s.frames.size();
+  for (const Frame& f : s.frames) {
+    for (const Reg& r : f.regs) {
+      h = (h ^ (static_cast<uint64_t>(r.type) | static_cast<uint64_t>(static_cast<uint32_t>(r.off)) << 8)) *
+          0x9e3779b97f4a7c15ull;
+      if (r.type == RegType::NotInit) continue;
+      h = (h ^ r.var.var_off.value) * 0xff51afd7ed558ccdull;
+      h = (h ^ r.var.var_off.mask) * 0xc4ceb9fe1a85ec53ull;
+    }
+  }
+  return h;
+}
+
 }  // namespace userbpf::verifier

@@ -156,5 +156,8 @@ std::string frame_str(const Frame& f, uint32_t regs_mask = 0x7ff, const std::vec
 bool state_subsumes(const State& old, const State& cur, uint32_t live_regs, bool exact = false);
 // Same state, up to renaming of ids (infinite-loop detection).
 bool state_equal(const State& a, const State& b);
+// A hash of what state_equal compares exactly (not ids): equal states have equal
+// fingerprints, so most comparisons end on one number.
+uint64_t state_fingerprint(const State& s);
 
 }  // namespace userbpf::verifier

@@ -96,8 +96,10 @@ bool Env::visit_state(bool& pruned) {
   auto& list = explored_[pc];
   const uint32_t live = live_in_[pc];
   const bool callback = callback_entry_[pc] != 0;
+  uint64_t cur_fp = 0;
+  bool have_fp = false;
   for (size_t i = 0; i < list.size(); ++i) {
-    Checkpoint* cp = list[i].get();
+    Checkpoint* cp = list[i];
     if (cp->branches > 0) {
       // Still being explored: we are below it, having come round a loop.
       if (callback) {
@@ -110,7 +112,8 @@ bool Env::visit_state(bool& pruned) {
           pruned = true;
           return true;
         }
-      } else if (state_equal(cp->st, cur_.st)) {
+      } else if ((have_fp || (cur_fp = state_fingerprint(cur_.st), have_fp = true)) && cp->fingerprint == cur_fp &&
+                 state_equal(cp->st, cur_.st)) {
         return fail("infinite loop detected at insn " + std::to_string(pc),
                     "the loop came back to the same instruction in exactly the same state, so it can never end",
                     "make sure the loop variable changes on every iteration and is checked against a bound");
@@ -132,15 +135,14 @@ bool Env::visit_state(bool& pruned) {
   }
   const bool add = callback || (jmps_ - prev_jmps_ >= 2 && stats_.processed_insns - prev_insns_ >= 8);
   // Rarely matching states only slow the search down (the kernel's heuristic);
-  // evicted ones stay alive while paths below them are open.
+  // evicted ones stay alive (in checkpoints_) while paths below them are open.
   if (add) {
     for (size_t i = 0; i < list.size(); ++i) {
-      Checkpoint* cp = list[i].get();
+      Checkpoint* cp = list[i];
       const uint32_t n = callback && cp->branches > 0 ? 64 : 3;
       if (++cp->misses > cp->hits * n + n) {
-        // Nothing open below a finished state can reach it again: free it.
-        if (cp->branches > 0) retired_.push_back(std::move(list[i]));
-        else free_cps_.push_back(std::move(list[i]));  // reused: its vectors keep their capacity
+        // Nothing open below a finished state can reach it again: reuse it.
+        if (cp->branches == 0) free_cps_.push_back(cp);
         list.erase(list.begin() + static_cast<std::ptrdiff_t>(i));
         --i;
         --live_states_;
@@ -150,24 +152,27 @@ bool Env::visit_state(bool& pruned) {
   if (!add) return true;
   prev_jmps_ = jmps_;
   prev_insns_ = stats_.processed_insns;
-  std::unique_ptr<Checkpoint> cp;
+  Checkpoint* cp;
   if (free_cps_.empty()) {
-    cp = std::make_unique<Checkpoint>();
+    cp = &checkpoints_.emplace_back();
   } else {
-    cp = std::move(free_cps_.back());
+    cp = free_cps_.back();
     free_cps_.pop_back();
     cp->hits = cp->misses = 0;
     cp->all_precise = false;
   }
   cp->st = cur_.st;
+  cp->fingerprint = have_fp ? cur_fp : state_fingerprint(cur_.st);
   cp->parent = cur_.parent;
   cp->branches = 1;
-  std::swap(cp->hist, cur_.hist);
+  cp->hist_at = hist_arena_.size();
+  cp->hist_len = cur_.hist.size();
+  hist_arena_.insert(hist_arena_.end(), cur_.hist.begin(), cur_.hist.end());
   cp->seg_start = cur_.seg_start;
   cur_.hist.clear();
   cur_.seg_start = pc_;
-  cur_.parent = cp.get();
-  list.push_back(std::move(cp));
+  cur_.parent = cp;
+  list.push_back(cp);
   ++stats_.states;
   if (++live_states_ > stats_.peak_states) stats_.peak_states = live_states_;
   return true;

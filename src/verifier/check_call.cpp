@@ -238,10 +238,9 @@ bool Env::check_helper_call(const Insn& in) {
         const uint32_t size = k == ArgKind::MapKey ? m->key_size : m->value_size;
         if (k == ArgKind::MapKey) {
           const_key = constant_stack_key(st, reg, size);
-          if (const_key >= 0) {  // the lookup cannot fail because of this value
+          if (const_key >= 0) {  // the lookup cannot fail because of this value (spilled or zero bytes)
             const int64_t off = reg.off + static_cast<int64_t>(reg.var.const_value());
-            const StackSlot* ks = st.frames[reg.frame].slot_if(stack_slot_of(off));
-            if (ks && ks->is_spill()) mark_precise_slot(reg.frame, stack_slot_of(off));
+            mark_precise_slot(reg.frame, stack_slot_of(off));
           }
         }
         if (!check_helper_mem(r, Scalar::constant(size), false, k == ArgKind::MapValueWrite ? Access::Write : Access::Read))

@@ -114,6 +114,14 @@ const Finding kFindings[] = {
     {"dead_lddw_value_offset_past_the_end", "r0 = 0\nif r0 == 0 goto +2\nr1 = mapval[2+16] ll\nexit\n", false},
     {"dead_lddw_value_of_hash_map", "r0 = 0\nif r0 == 0 goto +2\nr1 = mapval[1+0] ll\nexit\n", false},
     {"dead_lddw_value_of_multi_entry_array", "r0 = 0\nif r0 == 0 goto +2\nr1 = mapval[0+0] ll\nexit\n", true},
+    // Precision tracking: a constant array key in zeroed stack bytes (not a
+    // spill) on the first path must keep the stored register precise, or the
+    // path with a packet-loaded key is pruned and "never NULL" is claimed for it.
+    {"const_key_from_partial_store_after_join",
+     "r6 = r1\nr7 = *(u32 *)(r6 + 0)\nr8 = *(u32 *)(r6 + 4)\nr4 = 0\nr1 = r7\nr1 += 8\n"
+     "if r1 < r8 goto +1\ngoto +1\nr4 = *(u32 *)(r7 + 0)\n*(u32 *)(r10 - 4) = r4\nr2 = r10\nr2 += -4\n"
+     "r1 = map[0] ll\ncall 1\nif r0 == 0 goto +1\nr0 = 1\nr0 = 2\nexit\n",
+     false},
 };
 
 TEST(VerifierSoundness, MinimisedFindings) {

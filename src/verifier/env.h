@@ -66,6 +66,13 @@ struct Checkpoint {
   int32_t seg_start = 0;     // where that path started (the parent's pc, or the entry)
   bool all_precise = false;  // every scalar marked precise, and so in every ancestor
   uint64_t fingerprint = 0;  // state_fingerprint(st)
+  int32_t pc = 0;            // st.pc
+  uint32_t nframes = 0;      // st.frames.size()
+  // Evicted while paths below are open: no longer compared, so its state is
+  // given back and only what was marked precise in it is remembered (marks
+  // then pass through it to the states above).
+  bool slim = false;
+  BtSet precise_set;
 };
 
 // Log of one path: a chain of processed instructions (only kept with --log).
@@ -215,6 +222,8 @@ class Env {
   std::deque<Checkpoint> checkpoints_;  // every checkpoint (evicted ones may still be parents)
   std::vector<Checkpoint*> free_cps_;   // evicted with nothing open below: reused
   std::vector<HistEntry> hist_arena_;   // the checkpoints' history segments, back to back
+  std::vector<State> spare_states_;     // states of slimmed checkpoints, reused for new ones
+  void slim_checkpoint(Checkpoint& cp);
   std::vector<Path> stack_;
   std::vector<InsnFacts> facts_;
   VerifyStats stats_;

@@ -238,7 +238,34 @@ bool Env::backtrack_insn(int32_t p, int depth, bool entered_callee, const HistEn
   return false;
 }
 
+void Env::slim_checkpoint(Checkpoint& cp) {
+  BtSet& ps = cp.precise_set;
+  ps = {};
+  for (size_t fi = 0; fi < cp.st.frames.size() && fi < BtSet::kFrames; ++fi) {
+    const Frame& fr = cp.st.frames[fi];
+    for (int r = 0; r < isa::kNumRegs; ++r)
+      if (fr.regs[r].is_scalar() && fr.regs[r].precise) ps.f[fi].regs |= static_cast<uint16_t>(1u << r);
+    for (size_t i = 0; i < fr.stack.size() && i < 64; ++i)
+      if (fr.stack[i].is_spill() && fr.stack[i].spilled.is_scalar() && fr.stack[i].spilled.precise)
+        ps.f[fi].slots |= uint64_t{1} << i;
+  }
+  cp.slim = true;
+  spare_states_.push_back(std::move(cp.st));
+  cp.st = State{};
+}
+
 void Env::mark_in_checkpoint(Checkpoint& cp, BtSet& s) {
+  if (cp.slim) {
+    // Whatever was not marked here yet goes on up (it may not even be a number
+    // here: marking more above is safe).
+    for (size_t fi = 0; fi < BtSet::kFrames; ++fi) {
+      s.f[fi].regs &= static_cast<uint16_t>(~cp.precise_set.f[fi].regs);
+      s.f[fi].slots &= ~cp.precise_set.f[fi].slots;
+      cp.precise_set.f[fi].regs |= s.f[fi].regs;
+      cp.precise_set.f[fi].slots |= s.f[fi].slots;
+    }
+    return;
+  }
   BtSet out;
   State& st = cp.st;
   for (size_t fi = 0; fi < BtSet::kFrames; ++fi) {
@@ -273,6 +300,8 @@ void Env::mark_all_precise(Checkpoint* cp) {
     cp->st.for_each_reg([](Reg& r) {
       if (r.is_scalar()) r.precise = true;
     });
+    if (cp->slim)
+      for (auto& f : cp->precise_set.f) f = {static_cast<uint16_t>(0xffff), ~uint64_t{0}};
     cp->all_precise = true;
   }
 }
@@ -286,10 +315,10 @@ void Env::mark_chain_precision(BtSet s) {
   if (!backtrack_segment(cur_.hist.data(), n, cur_.seg_start, pc_, depth, s)) return mark_all_precise(cur_.parent);
   for (Checkpoint* cp = cur_.parent; cp && !s.empty(); cp = cp->parent) {
     if (cp->all_precise) return;
-    if (depth != static_cast<int>(cp->st.frames.size()) - 1) return mark_all_precise(cp);
+    if (depth != static_cast<int>(cp->nframes) - 1) return mark_all_precise(cp);
     mark_in_checkpoint(*cp, s);
     if (s.empty()) return;
-    if (!backtrack_segment(hist_arena_.data() + cp->hist_at, cp->hist_len, cp->seg_start, cp->st.pc, depth, s))
+    if (!backtrack_segment(hist_arena_.data() + cp->hist_at, cp->hist_len, cp->seg_start, cp->pc, depth, s))
       return mark_all_precise(cp->parent);
   }
 }

@@ -143,6 +143,7 @@ bool Env::visit_state(bool& pruned) {
       if (++cp->misses > cp->hits * n + n) {
         // Nothing open below a finished state can reach it again: reuse it.
         if (cp->branches == 0) free_cps_.push_back(cp);
+        else slim_checkpoint(*cp);
         list.erase(list.begin() + static_cast<std::ptrdiff_t>(i));
         --i;
         --live_states_;
@@ -160,8 +161,16 @@ bool Env::visit_state(bool& pruned) {
     free_cps_.pop_back();
     cp->hits = cp->misses = 0;
     cp->all_precise = false;
+    cp->slim = false;
+    cp->precise_set = {};
+  }
+  if (cp->st.frames.empty() && !spare_states_.empty()) {
+    cp->st = std::move(spare_states_.back());  // its vectors keep their capacity
+    spare_states_.pop_back();
   }
   cp->st = cur_.st;
+  cp->pc = cur_.st.pc;
+  cp->nframes = static_cast<uint32_t>(cur_.st.frames.size());
   cp->fingerprint = have_fp ? cur_fp : state_fingerprint(cur_.st);
   cp->parent = cur_.parent;
   cp->branches = 1;

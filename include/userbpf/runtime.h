@@ -41,6 +41,7 @@ class Program {
 
  private:
   friend class Object;
+  friend Result<uint64_t> run_program(const Program& prog, vm::ExecContext& ctx);
   const loader::ProgramSpec* spec_ = nullptr;
   Object* object_ = nullptr;
   uint32_t id_ = 0;
@@ -48,6 +49,11 @@ class Program {
   std::unique_ptr<vm::Engine> engine_;
   std::vector<verifier::InsnFacts> facts_;
   verifier::VerifyStats verify_stats_;
+  // When the engine leaves the verified context accesses unchecked (the JIT):
+  // the bytes of context they read, and the span they write, checked once per
+  // run by run_program.
+  uint32_t trusted_ctx_size_ = 0;
+  uint32_t trusted_ctx_write_lo_ = 0, trusted_ctx_write_hi_ = 0;
 };
 
 // The live program with this id in this process (prog_array / tail calls).
@@ -107,7 +113,9 @@ class Object {
   TraceSink trace_;
 };
 
-// Runs `prog` with r1 = ctx_ptr; used by hooks and by bpf_tail_call.
+// Runs `prog` with r1 = ctx.args[0]; used by hooks and by bpf_tail_call.  Under
+// the JIT, a verified program's context accesses are not checked, so r1 must
+// point to that much context memory in ctx's regions (an error otherwise).
 Result<uint64_t> run_program(const Program& prog, vm::ExecContext& ctx);
 
 }  // namespace userbpf::runtime

@@ -1,4 +1,5 @@
-// Execution engines: the checked interpreter now, the JIT later, behind one interface.
+// Execution engines: the checked interpreter and the x86-64 JIT (userbpf/jit.h),
+// behind one interface.
 // An engine is built once per program and may run on many threads at once.
 #pragma once
 
@@ -64,7 +65,10 @@ struct ExecContext {
   // bpf_loop callback or a tail-called program).
   std::optional<Error> stop_error;
 
-  // Filled by the engine: instructions executed by the last run.
+  // Filled by the engine: instructions executed by the last run.  The JIT
+  // counts (exactly as the interpreter does) only programs compiled without
+  // proof::kVerified; for verified programs it leaves 0 here and ignores
+  // insn_budget (the verifier proved that every path ends).
   uint64_t insns_executed = 0;
 
   // Whether [addr, addr+len) is inside a registered region (or the live stack while
@@ -87,9 +91,26 @@ class Engine {
   virtual const char* name() const = 0;
 };
 
+// What the verifier proved about each instruction, in the engines' terms (the
+// runtime translates verifier::InsnFacts).  An engine may drop a run-time check
+// only where the proof is present; without proofs everything stays checked.
+namespace proof {
+inline constexpr uint32_t kMemSafe = 1u << 0;         // load/store/atomic: in bounds and aligned on every path
+inline constexpr uint32_t kNonNull = 1u << 1;         // its base pointer is never NULL
+inline constexpr uint32_t kDivisorNonZero = 1u << 2;  // div/mod by register: the divisor is never zero
+inline constexpr uint32_t kFits32 = 1u << 3;          // the result's upper 32 bits are zero
+// Set on every slot of a program the verifier accepted: every path ends (no
+// instruction budget needed) and r1-r5 are never read after a call before
+// being written again.
+inline constexpr uint32_t kVerified = 1u << 4;
+}  // namespace proof
+
 struct EngineOptions {
   const HelperRegistry* helpers = nullptr;  // helpers the program may call (checked at build)
   int max_cpu = 4;
+  // One entry per instruction slot (proof:: bits), or empty: nothing proven.
+  // Only read while the engine is built.
+  std::span<const uint32_t> proofs;
 };
 
 // Validates and pre-decodes the program for the checked interpreter.

@@ -15,6 +15,9 @@ struct Table {
   std::vector<InsnSpec> specs;
   // Per opcode: indexes into specs (a few opcodes have several variants).
   std::array<std::vector<uint16_t>, 256> by_opcode;
+  // Opcodes with one variant that no other field tells apart: the spec itself
+  // (lookup's fast path; nearly every instruction of a program).
+  std::array<const InsnSpec*, 256> only{};
   std::array<int, kNumOps> by_op{};
 };
 
@@ -169,6 +172,9 @@ Table build() {
     t.by_opcode[t.specs[i].opcode].push_back(static_cast<uint16_t>(i));
     t.by_op[static_cast<size_t>(t.specs[i].op)] = static_cast<int>(i);
   }
+  for (size_t c = 0; c < 256; ++c)
+    if (t.by_opcode[c].size() == 1 && t.specs[t.by_opcode[c][0]].match == Match::None)
+      t.only[c] = &t.specs[t.by_opcode[c][0]];
   return t;
 }
 
@@ -195,6 +201,7 @@ const InsnSpec& spec(Op o) { return table().specs[table().by_op[static_cast<size
 
 const InsnSpec* lookup(const Insn& insn) {
   const Table& t = table();
+  if (const InsnSpec* s = t.only[insn.opcode]) return s;
   for (uint16_t idx : t.by_opcode[insn.opcode]) {
     const InsnSpec& s = t.specs[idx];
     switch (s.match) {

@@ -2,6 +2,7 @@
 // runs.  Maps are created first (programs refer to them), then programs are
 // resolved and built, then static map-in-map / prog_array slots are filled.
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include "hooks/ctx_rewrite.h"
@@ -50,6 +51,49 @@ Status check_helpers_supported(const vm::HelperRegistry& helpers, std::span<cons
   return ok_status();
 }
 
+// The verifier's facts in the engines' terms, moved to where the context
+// rewrite put each instruction.  Only one-for-one rewrites keep their proofs;
+// every slot of an accepted program carries kVerified.
+std::vector<uint32_t> engine_proofs(std::span<const verifier::InsnFacts> facts, std::span<const size_t> new_index,
+                                    size_t n) {
+  std::vector<uint32_t> out(n, vm::proof::kVerified);
+  for (size_t i = 0; i < facts.size() && i + 1 < new_index.size(); ++i) {
+    const uint16_t f = facts[i].flags;
+    if (!(f & verifier::kReached) || new_index[i + 1] != new_index[i] + 1 || new_index[i] >= n) continue;
+    uint32_t p = 0;
+    if (f & verifier::kMemSafe) p |= vm::proof::kMemSafe;
+    if (f & verifier::kNonNull) p |= vm::proof::kNonNull;
+    if (f & verifier::kDivisorNonZero) p |= vm::proof::kDivisorNonZero;
+    if (f & verifier::kFits32) p |= vm::proof::kFits32;
+    out[new_index[i]] |= p;
+  }
+  return out;
+}
+
+// How far past r1 the rewritten context accesses reach, and the span they write.
+struct CtxReach {
+  uint32_t size = 0, write_lo = UINT32_MAX, write_hi = 0;
+};
+CtxReach ctx_reach(std::span<const verifier::InsnFacts> facts, std::span<const size_t> new_index,
+                   std::span<const isa::Insn> insns) {
+  CtxReach r;
+  for (size_t i = 0; i < facts.size() && i + 1 < new_index.size(); ++i) {
+    if (!(facts[i].flags & verifier::kCtxAccess) || new_index[i + 1] != new_index[i] + 1) continue;
+    const isa::Insn& in = insns[new_index[i]];
+    const isa::InsnSpec* s = isa::lookup(in);
+    if (!s || (s->kind != isa::Kind::Load && s->kind != isa::Kind::Store && s->kind != isa::Kind::StoreReg)) continue;
+    const uint32_t lo = static_cast<uint32_t>(std::max<int32_t>(0, in.off));
+    const uint32_t hi = static_cast<uint32_t>(std::max<int32_t>(0, in.off + static_cast<int32_t>(s->width)));
+    r.size = std::max(r.size, hi);
+    if (s->kind != isa::Kind::Load) {
+      r.write_lo = std::min(r.write_lo, lo);
+      r.write_hi = std::max(r.write_hi, hi);
+    }
+  }
+  if (r.write_hi == 0) r.write_lo = 0;
+  return r;
+}
+
 }  // namespace
 
 Program* program_by_id(uint32_t id) { return program_registry().find(id); }
@@ -74,7 +118,32 @@ void Object::prepare(const Program& prog, vm::ExecContext& ctx, RunState& state)
   ctx.user = &state;
 }
 
-Result<uint64_t> run_program(const Program& prog, vm::ExecContext& ctx) { return prog.engine().run(ctx); }
+Result<uint64_t> run_program(const Program& prog, vm::ExecContext& ctx) {
+  if (prog.trusted_ctx_size_) {
+    const uint64_t r1 = ctx.args[0];
+    // Any region will do (ExecContext::accessible stops at the first that holds the range).
+    const auto in_region = [&ctx](uint64_t addr, uint64_t len, bool write) {
+      for (const vm::Region& r : ctx.regions)
+        if (addr >= r.start && addr + len >= addr && addr + len <= r.start + r.size && (r.writable || !write))
+          return true;
+      return false;
+    };
+    const bool readable = in_region(r1, prog.trusted_ctx_size_, false);
+    const uint32_t wlo = prog.trusted_ctx_write_lo_, whi = prog.trusted_ctx_write_hi_;
+    if (!readable || (whi > wlo && !in_region(r1 + wlo, whi - wlo, true))) {
+      char addr[24];
+      std::snprintf(addr, sizeof addr, "0x%llx", static_cast<unsigned long long>(r1));
+      const std::string what = readable ? "bytes " + std::to_string(wlo) + ".." + std::to_string(whi) +
+                                              " past r1 = " + addr + " are not writable"
+                                        : "r1 = " + std::string(addr) + " is not " +
+                                              std::to_string(prog.trusted_ctx_size_) + " readable bytes of";
+      return make_error(ErrorKind::Runtime, std::string("out-of-bounds ") + (readable ? "write" : "read") +
+                                                " of the context: " + what +
+                                                " context memory (the JIT runs verified context accesses unchecked)");
+    }
+  }
+  return prog.engine().run(ctx);
+}
 
 Result<std::unique_ptr<Object>> Object::load(loader::ObjectSpec spec, const ObjectOptions& opts) {
   std::unique_ptr<Object> obj(new Object());
@@ -113,6 +182,7 @@ Result<std::unique_ptr<Object>> Object::load(loader::ObjectSpec spec, const Obje
     prog->object_ = obj.get();
     prog->insns_ = ps.insns;
     if (auto st = check_helpers_supported(obj->helpers_, ps.insns); !st) return at_program(st.error(), ps);
+    std::vector<uint32_t> proofs;  // empty: the engine checks everything
     if (opts.verify) {
       verifier::VerifyOptions vo;
       vo.gpl_compatible = verifier::license_is_gpl_compatible(obj->spec_.license);
@@ -129,9 +199,17 @@ Result<std::unique_ptr<Object>> Object::load(loader::ObjectSpec spec, const Obje
       std::vector<hooks::CtxFact> cf(ps.insns.size());
       for (size_t i = 0; i < cf.size(); ++i)
         if (prog->facts_[i].flags & verifier::kCtxAccess) cf[i] = {hooks::CtxFact::Kind::Ctx, 0};
-      auto rw = hooks::rewrite_ctx_accesses(ps.prog_type, prog->insns_, cf);
+      std::vector<size_t> new_index;
+      auto rw = hooks::rewrite_ctx_accesses(ps.prog_type, prog->insns_, cf, &new_index);
       if (!rw) return at_program(rw.error(), ps);
       prog->insns_ = std::move(*rw);
+      proofs = engine_proofs(prog->facts_, new_index, prog->insns_.size());
+      if (opts.engine == "jit") {
+        const CtxReach reach = ctx_reach(prog->facts_, new_index, prog->insns_);
+        prog->trusted_ctx_size_ = reach.size;
+        prog->trusted_ctx_write_lo_ = reach.write_lo;
+        prog->trusted_ctx_write_hi_ = reach.write_hi;
+      }
     } else if (auto rw = hooks::rewrite_ctx_accesses(ps.prog_type, prog->insns_); rw) {
       prog->insns_ = std::move(*rw);
     } else {
@@ -181,6 +259,7 @@ Result<std::unique_ptr<Object>> Object::load(loader::ObjectSpec spec, const Obje
     }
     vm::EngineOptions eo;
     eo.helpers = &obj->helpers_;
+    eo.proofs = proofs;
     auto engine = vm::make_engine(opts.engine, insns, eo);
     if (!engine) return at_program(engine.error(), ps);
     prog->engine_ = std::move(*engine);

@@ -1,4 +1,5 @@
-// Engine selection by name; the JIT registers here once it exists.
+// Engine selection by name.
+#include "userbpf/jit.h"
 #include "userbpf/vm.h"
 
 namespace userbpf::vm {
@@ -6,7 +7,7 @@ namespace userbpf::vm {
 Result<std::unique_ptr<Engine>> make_engine(std::string_view name, std::span<const isa::Insn> prog,
                                             const EngineOptions& opts) {
   if (name == "interp") return make_interpreter(prog, opts);
-  if (name == "jit") return make_error(ErrorKind::Unsupported, "the x86-64 JIT engine is not available yet; use --engine interp");
+  if (name == "jit") return jit::make_jit(prog, opts);
   return make_error(ErrorKind::InvalidArgument, "unknown engine '" + std::string(name) + "' (interp or jit)");
 }
 

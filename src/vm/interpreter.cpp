@@ -134,7 +134,9 @@ std::string where(const ExecContext& ctx, uint64_t addr, uint32_t size, bool wri
 
 }  // namespace
 
-Result<std::unique_ptr<Engine>> make_interpreter(std::span<const isa::Insn> prog, const EngineOptions& opts) {
+namespace interp {
+
+Result<Program> build_program(std::span<const isa::Insn> prog, const EngineOptions& opts) {
   isa::ValidateOptions vo;
   vo.max_cpu = opts.max_cpu;
   vo.allow_unresolved_pseudo = true;  // refused below with interpreter-specific messages
@@ -157,7 +159,15 @@ Result<std::unique_ptr<Engine>> make_interpreter(std::span<const isa::Insn> prog
   }
   std::sort(p.func_entries.begin(), p.func_entries.end());
   p.func_entries.erase(std::unique(p.func_entries.begin(), p.func_entries.end()), p.func_entries.end());
-  return std::unique_ptr<Engine>(std::make_unique<Interpreter>(std::move(p)));
+  return p;
+}
+
+}  // namespace interp
+
+Result<std::unique_ptr<Engine>> make_interpreter(std::span<const isa::Insn> prog, const EngineOptions& opts) {
+  Result<Program> p = interp::build_program(prog, opts);
+  if (!p) return p.error();
+  return std::unique_ptr<Engine>(std::make_unique<Interpreter>(std::move(*p)));
 }
 
 namespace interp {

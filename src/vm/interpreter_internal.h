@@ -56,6 +56,14 @@ struct Entry {
   uint64_t executed = 0;           // instructions already counted in this run: one budget for all
 };
 
+// Validates and decodes a program (interpreter.cpp); the JIT compiles from the
+// same decoded form, so both engines refuse the same programs with the same words.
+Result<Program> build_program(std::span<const isa::Insn> prog, const EngineOptions& opts);
+
+// Frames used by the runs this thread is nested in (callbacks calling helpers
+// that call back again), shared by the engines.
+extern thread_local int t_outer_frames;
+
 // The hot loop (interpreter_run.cpp).
 Result<uint64_t> execute(const Program& prog, ExecContext& ctx, const Entry& entry);
 

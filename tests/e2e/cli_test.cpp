@@ -11,6 +11,9 @@
 namespace {
 
 using userbpf::test::run_process;
+
+// Commands that run programs are tried with both engines.
+constexpr const char* kEngines[] = {"interp", "jit"};
 namespace fs = std::filesystem;
 
 class Cli : public ::testing::Test {
@@ -52,22 +55,26 @@ TEST_F(Cli, RunPrintsBpftoolStyleAndJson) {
                                      "r0 = 0\nr3 = r1\nr3 += r2\nloop:\nif r1 >= r3 goto done\n"
                                      "r4 = *(u8 *)(r1 + 0)\nr0 += r4\nr1 += 1\ngoto loop\ndone:\nexit\n");
   const std::string data = write("in.bin", std::string("\x01\x02\x03\x04\x05", 5));
-  auto r = run_process({USERBPF_CLI, "run", bin, "--data", data, "--repeat", "10", "--json"});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("Return value: 15, duration (average): "), std::string::npos) << r.out;
-  const auto last = r.out.substr(r.out.rfind('{'));
-  EXPECT_EQ(last.rfind("{\"retval\":15,\"duration\":", 0), 0u) << last;
+  for (const char* engine : kEngines) {
+    auto r = run_process({USERBPF_CLI, "run", bin, "--data", data, "--repeat", "10", "--json", "--engine", engine});
+    ASSERT_EQ(r.exit_code, 0) << engine << ": " << r.err;
+    EXPECT_NE(r.out.find("Return value: 15, duration (average): "), std::string::npos) << r.out;
+    const auto last = r.out.substr(r.out.rfind('{'));
+    EXPECT_EQ(last.rfind("{\"retval\":15,\"duration\":", 0), 0u) << last;
+  }
 }
 
 TEST_F(Cli, DataOutReflectsWrites) {
   const std::string bin = write_prog("w.bin", "*(u8 *)(r1 + 1) = 0x7f\nr0 = 0\nexit\n");
   const std::string data = write("in.bin", std::string("\x00\x00\x00", 3));
   const std::string out = (dir_ / "out.bin").string();
-  auto r = run_process({USERBPF_CLI, "run", bin, "--data", data, "--data-out", out});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  std::ifstream f(out, std::ios::binary);
-  std::string got((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  EXPECT_EQ(got, std::string("\x00\x7f\x00", 3));
+  for (const char* engine : kEngines) {
+    auto r = run_process({USERBPF_CLI, "run", bin, "--data", data, "--data-out", out, "--engine", engine});
+    ASSERT_EQ(r.exit_code, 0) << engine << ": " << r.err;
+    std::ifstream f(out, std::ios::binary);
+    std::string got((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(got, std::string("\x00\x7f\x00", 3)) << engine;
+  }
 }
 
 struct BadCase {
@@ -94,14 +101,15 @@ TEST_F(Cli, BadInputGivesClearErrorAndExitCode) {
       {"infinite loop", raw({Insn{0x05, 0, 0, -1, 0}, exit_insn}), 1, "budget"},
       {"empty", "", 2, "empty"},
   };
-  for (const auto& c : cases) {
-    const std::string p = write("bad.bin", c.bytes);
-    auto r = run_process({USERBPF_CLI, "run", p}, {}, 60000);
-    EXPECT_FALSE(r.timed_out) << c.name;
-    EXPECT_EQ(r.signal, 0) << c.name;
-    EXPECT_EQ(r.exit_code, c.exit_code) << c.name << ": " << r.err;
-    EXPECT_NE(r.err.find(c.message), std::string::npos) << c.name << ": " << r.err;
-  }
+  for (const auto& c : cases)
+    for (const char* engine : kEngines) {
+      const std::string p = write("bad.bin", c.bytes);
+      auto r = run_process({USERBPF_CLI, "run", p, "--engine", engine}, {}, 60000);
+      EXPECT_FALSE(r.timed_out) << c.name << " " << engine;
+      EXPECT_EQ(r.signal, 0) << c.name << " " << engine;
+      EXPECT_EQ(r.exit_code, c.exit_code) << c.name << " " << engine << ": " << r.err;
+      EXPECT_NE(r.err.find(c.message), std::string::npos) << c.name << " " << engine << ": " << r.err;
+    }
   auto missing = run_process({USERBPF_CLI, "disasm", (dir_ / "nope.bin").string()});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.err.find("cannot open"), std::string::npos) << missing.err;
@@ -156,12 +164,30 @@ TEST(CliObjects, UnknownHelperIsRefusedWithItsName) {
 TEST(CliObjects, BundledExampleDropsDnsAndCountsIt) {
   const std::string obj = std::string(USERBPF_PROGS_DIR) + "/xdp_firewall.v3.bpf.o";
   const std::string pkt = std::string(USERBPF_SOURCE_DIR) + "/examples/dns_packet.bin";
-  auto r = userbpf::test::run_process({USERBPF_CLI, "run", obj, "--data", pkt, "--repeat", "5", "--dump-maps", "--json"});
+  for (const char* engine : kEngines) {
+    auto r = userbpf::test::run_process(
+        {USERBPF_CLI, "run", obj, "--data", pkt, "--repeat", "5", "--dump-maps", "--json", "--engine", engine});
+    ASSERT_EQ(r.exit_code, 0) << engine << ": " << r.err;
+    EXPECT_NE(r.out.find("Return value: 1, duration (average): "), std::string::npos) << r.out;
+    // proto_count[IPPROTO_UDP = 17] counted once per repetition.
+    EXPECT_NE(r.out.find("key: 11 00 00 00  value: 05 00 00 00 00 00 00 00"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.substr(r.out.rfind('{')).rfind("{\"retval\":1,", 0), 0u) << r.out;
+  }
+}
+
+// The JIT's machine code under each instruction, with the source lines.
+TEST(CliObjects, ProgDumpJited) {
+  const std::string obj = std::string(USERBPF_PROGS_DIR) + "/xdp_firewall.v3.bpf.o";
+  auto r = userbpf::test::run_process({USERBPF_CLI, "prog", "dump", obj, "--jited"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("Return value: 1, duration (average): "), std::string::npos) << r.out;
-  // proto_count[IPPROTO_UDP = 17] counted once per repetition.
-  EXPECT_NE(r.out.find("key: 11 00 00 00  value: 05 00 00 00 00 00 00 00"), std::string::npos) << r.out;
-  EXPECT_EQ(r.out.substr(r.out.rfind('{')).rfind("{\"retval\":1,", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("    0:\t"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("; "), std::string::npos) << "source lines: " << r.out;
+  EXPECT_NE(r.out.find("\tret"), std::string::npos) << r.out;          // exit
+  EXPECT_NE(r.out.find("call r10"), std::string::npos) << r.out;        // helper calls
+  EXPECT_EQ(r.out.find("(bad)"), std::string::npos) << r.out;
+  auto plain = userbpf::test::run_process({USERBPF_CLI, "prog", "dump", obj});
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  EXPECT_EQ(plain.out.find("call r10"), std::string::npos) << "machine code only with --jited";
 }
 
 }  // namespace

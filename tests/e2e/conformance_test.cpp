@@ -24,7 +24,7 @@ std::string to_hex(const std::vector<uint8_t>& bytes) {
   return s;
 }
 
-std::vector<std::string> engines() { return {"interp"}; }
+std::vector<std::string> engines() { return {"interp", "jit"}; }
 
 struct Param {
   std::string file;

@@ -1,7 +1,8 @@
-// Differential tests: userbpf's interpreter against the kernel (BPF_PROG_TEST_RUN)
-// on random and hand-written programs.  The kernel reports only a u32, so every
-// program runs there twice (as is and with `r0 >>= 32` before exit) to get all 64
-// bits of r0.  Skipped when this process cannot load BPF programs.
+// Differential tests: userbpf's interpreter and JIT against the kernel
+// (BPF_PROG_TEST_RUN) on random and hand-written programs.  The kernel reports
+// only a u32, so every program runs there twice (as is and with `r0 >>= 32`
+// before exit) to get all 64 bits of r0.  Skipped when this process cannot load
+// BPF programs.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -30,8 +31,8 @@ std::array<uint8_t, kPacketSize> packet() {
   return p;
 }
 
-Result<uint64_t> userbpf_r0(std::span<const Insn> prog) {
-  auto engine = vm::make_interpreter(prog);
+Result<uint64_t> userbpf_r0(std::span<const Insn> prog, const char* engine_name) {
+  auto engine = vm::make_engine(engine_name, prog);
   if (!engine) return engine.error();
   // The programs never read the context, but r1 gets a real region like a ctx would.
   std::array<uint8_t, kPacketSize> input = packet();
@@ -53,9 +54,14 @@ std::string compare(const std::string& what, std::span<const Insn> prog) {
   const Result<uint64_t> kernel = kernel_r0_64(prog, KernelProgType::SocketFilter, data);
   const std::string listing = "\n" + isa::disassemble_program(prog);
   if (!kernel) return what + ": kernel: " + kernel.error().str() + listing;
-  const Result<uint64_t> ours = userbpf_r0(prog);
-  if (!ours) return what + ": userbpf failed: " + ours.error().str() + " (kernel r0 " + hex(*kernel) + ")" + listing;
-  if (*ours != *kernel) return what + ": r0 mismatch: kernel " + hex(*kernel) + " userbpf " + hex(*ours) + listing;
+  for (const char* engine : {"interp", "jit"}) {
+    const Result<uint64_t> ours = userbpf_r0(prog, engine);
+    if (!ours)
+      return what + ": userbpf " + engine + " failed: " + ours.error().str() + " (kernel r0 " + hex(*kernel) + ")" +
+             listing;
+    if (*ours != *kernel)
+      return what + ": r0 mismatch: kernel " + hex(*kernel) + " userbpf " + engine + " " + hex(*ours) + listing;
+  }
   return {};
 }
 

@@ -208,26 +208,38 @@ TEST_P(PacketObjects, SameAsKernel) {
   ASSERT_TRUE(k.obj) << path;
   ASSERT_EQ(bpf_object__load(k.obj), 0) << path << ": the kernel refused it";
 
-  auto spec = loader::load_object(path);
-  ASSERT_TRUE(spec.ok()) << spec.error().str();
-  auto obj = runtime::Object::load(std::move(*spec));
-  ASSERT_TRUE(obj.ok()) << obj.error().str();
+  // One object per engine, each with its own maps, which see the same runs as
+  // the kernel's maps do.
+  std::vector<std::unique_ptr<runtime::Object>> objs;
+  for (const char* engine : {"interp", "jit"}) {
+    auto spec = loader::load_object(path);
+    ASSERT_TRUE(spec.ok()) << spec.error().str();
+    runtime::ObjectOptions oo;
+    oo.engine = engine;
+    auto obj = runtime::Object::load(std::move(*spec), oo);
+    ASSERT_TRUE(obj.ok()) << engine << ": " << obj.error().str();
+    objs.push_back(std::move(*obj));
+  }
 
   size_t compared = 0;
   bpf_program* kp = nullptr;
   bpf_object__for_each_program(kp, k.obj) {
     const std::string name = bpf_program__name(kp);
-    const runtime::Program* up = (*obj)->find_program(name);
-    ASSERT_TRUE(up) << name;
-    ASSERT_TRUE(hooks::supports_test_run(up->prog_type())) << name;
-    for (const Case& c : cases_for(up->prog_type())) {
+    const runtime::Program* first = objs[0]->find_program(name);
+    ASSERT_TRUE(first) << name;
+    for (const Case& c : cases_for(first->prog_type())) {
       const Outcome ko = kernel_run(bpf_program__fd(kp), c.in);
-      auto ur = hooks::test_run(*up, c.in);
-      const std::string err = ur.ok() ? "" : ur.error().str();
-      const Outcome uo = ours(std::move(ur));
-      const std::string diff = compare(ko, uo, err);
-      EXPECT_TRUE(diff.empty()) << name << " on " << c.name << ":\n" << diff;
-      ++compared;
+      for (const auto& obj : objs) {
+        const runtime::Program* up = obj->find_program(name);
+        ASSERT_TRUE(up) << name;
+        ASSERT_TRUE(hooks::supports_test_run(up->prog_type())) << name;
+        auto ur = hooks::test_run(*up, c.in);
+        const std::string err = ur.ok() ? "" : ur.error().str();
+        const Outcome uo = ours(std::move(ur));
+        const std::string diff = compare(ko, uo, err);
+        EXPECT_TRUE(diff.empty()) << name << " (" << up->engine().name() << ") on " << c.name << ":\n" << diff;
+        ++compared;
+      }
     }
   }
   EXPECT_GT(compared, 0u);
@@ -271,14 +283,16 @@ std::string compare_raw(uint32_t type, const std::vector<isa::Insn>& prog,
   helpers::register_packet_helpers(helpers);
   vm::EngineOptions eo;
   eo.helpers = &helpers;
-  auto engine = vm::make_interpreter(*rw, eo);
-  if (!engine) return "userbpf engine: " + engine.error().str();
   std::string diffs;
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    auto ur = hooks::test_run(**engine, type, helpers, inputs[i]);
-    const std::string err = ur.ok() ? "" : ur.error().str();
-    const std::string d = compare(kernel_run(kp.fd(), inputs[i]), ours(std::move(ur)), err);
-    if (!d.empty()) diffs += "input " + std::to_string(i) + ": " + d;
+  for (const char* name : {"interp", "jit"}) {
+    auto engine = vm::make_engine(name, *rw, eo);
+    if (!engine) return std::string("userbpf engine ") + name + ": " + engine.error().str();
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      auto ur = hooks::test_run(**engine, type, helpers, inputs[i]);
+      const std::string err = ur.ok() ? "" : ur.error().str();
+      const std::string d = compare(kernel_run(kp.fd(), inputs[i]), ours(std::move(ur)), err);
+      if (!d.empty()) diffs += std::string(name) + " input " + std::to_string(i) + ": " + d;
+    }
   }
   return diffs;
 }

@@ -1,4 +1,4 @@
-// Helpers from running programs (runtime + interpreter): map helpers, bpf_loop
+// Helpers from running programs (runtime + each engine): map helpers, bpf_loop
 // and bpf_for_each_map_elem callbacks (lddw src=FUNC), faults inside callbacks,
 // call depth through callbacks, and tail calls with the kernel's limit.
 #include <cstring>
@@ -30,7 +30,11 @@ void func_ref(std::vector<isa::Insn>& p, size_t pc, size_t target) {
   p[pc].imm = static_cast<int32_t>(target) - static_cast<int32_t>(pc) - 1;
 }
 
-TEST(HelperProgs, MapUpdateThenLookup) {
+// Every program runs on both engines.
+class HelperProgs : public ::testing::TestWithParam<std::string> {};
+INSTANTIATE_TEST_SUITE_P(Engines, HelperProgs, ::testing::Values("interp", "jit"));
+
+TEST_P(HelperProgs, MapUpdateThenLookup) {
   auto p = assemble(R"(
     *(u32 *)(r10 - 4) = 3
     *(u64 *)(r10 - 16) = 77
@@ -54,7 +58,7 @@ TEST(HelperProgs, MapUpdateThenLookup) {
   )");
   map_ref(p, 2, 0);
   map_ref(p, 11, 0);
-  Harness h({map_spec(MapType::Hash, 4, 8, 8)}, {program_spec(p)});
+  Harness h({map_spec(MapType::Hash, 4, 8, 8)}, {program_spec(p)}, true, GetParam());
   ASSERT_TRUE(h.ok());
   auto r = h.run();
   ASSERT_TRUE(r.ok()) << r.error().str();
@@ -94,21 +98,21 @@ std::vector<isa::Insn> loop_prog(uint32_t stop_at, const char* cb_extra = "") {
   return p;
 }
 
-TEST(HelperProgs, LoopCallbackSeesCallerStack) {
-  Harness h({}, {program_spec(loop_prog(6))});
+TEST_P(HelperProgs, LoopCallbackSeesCallerStack) {
+  Harness h({}, {program_spec(loop_prog(6))}, true, GetParam());
   ASSERT_TRUE(h.ok());
   auto r = h.run();
   ASSERT_TRUE(r.ok()) << r.error().str();
   EXPECT_EQ(*r, (7ull << 32) | 21);
   // Never stopping: all 10 run.
-  Harness all({}, {program_spec(loop_prog(100))});
+  Harness all({}, {program_spec(loop_prog(100))}, true, GetParam());
   auto r2 = all.run();
   ASSERT_TRUE(r2.ok()) << r2.error().str();
   EXPECT_EQ(*r2, (10ull << 32) | 45);
 }
 
-TEST(HelperProgs, LoopArgumentErrorsAndBadCallback) {
-  Harness h({}, {program_spec(loop_prog(6))});
+TEST_P(HelperProgs, LoopArgumentErrorsAndBadCallback) {
+  Harness h({}, {program_spec(loop_prog(6))}, true, GetParam());
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(h.scall(BPF_FUNC_loop, 1, 12, 0, 1), -EINVAL);
   EXPECT_EQ(h.scall(BPF_FUNC_loop, (1u << 23) + 1, 12, 0, 0), -E2BIG);
@@ -125,10 +129,10 @@ TEST(HelperProgs, LoopArgumentErrorsAndBadCallback) {
   EXPECT_TRUE(h.ctx.stop_error.has_value());
 }
 
-TEST(HelperProgs, FaultInCallbackFailsTheRun) {
+TEST_P(HelperProgs, FaultInCallbackFailsTheRun) {
   // The callback also writes through r2 + 512: past the caller's stack.
   auto p = loop_prog(6, "    *(u64 *)(r2 + 512) = r3\n");
-  Harness h({}, {program_spec(p)}, false);
+  Harness h({}, {program_spec(p)}, false, GetParam());
   ASSERT_TRUE(h.ok());
   auto r = h.run();
   ASSERT_FALSE(r.ok());
@@ -136,7 +140,7 @@ TEST(HelperProgs, FaultInCallbackFailsTheRun) {
   EXPECT_TRUE(contains(r.error().message, "out-of-bounds write")) << r.error().str();
 }
 
-TEST(HelperProgs, RecursiveCallbacksHitTheCallDepthLimit) {
+TEST_P(HelperProgs, RecursiveCallbacksHitTheCallDepthLimit) {
   auto p = assemble(R"(
     r1 = 1
     r2 = 0 ll
@@ -154,7 +158,7 @@ TEST(HelperProgs, RecursiveCallbacksHitTheCallDepthLimit) {
   )");
   func_ref(p, 1, 7);
   func_ref(p, 8, 7);
-  Harness h({}, {program_spec(p)}, false);
+  Harness h({}, {program_spec(p)}, false, GetParam());
   ASSERT_TRUE(h.ok());
   auto r = h.run();
   ASSERT_FALSE(r.ok());
@@ -193,8 +197,8 @@ std::vector<isa::Insn> for_each_prog(uint32_t stop_key, bool write_key = false) 
   return p;
 }
 
-TEST(HelperProgs, ForEachHashAndArray) {
-  Harness h({map_spec(MapType::Hash, 4, 8, 8)}, {program_spec(for_each_prog(1000))});
+TEST_P(HelperProgs, ForEachHashAndArray) {
+  Harness h({map_spec(MapType::Hash, 4, 8, 8)}, {program_spec(for_each_prog(1000))}, true, GetParam());
   ASSERT_TRUE(h.ok());
   for (uint32_t k = 1; k <= 3; ++k) {
     uint64_t v = k * 10;
@@ -206,7 +210,7 @@ TEST(HelperProgs, ForEachHashAndArray) {
   EXPECT_EQ(h.scall(BPF_FUNC_for_each_map_elem, h.map_ptr(0), 13, 0, 1), -EINVAL);
 
   // Array of 4: keys 0..3 with values 5 each; stop at key 1 after visiting 0 and 1.
-  Harness a({map_spec(MapType::Array, 4, 8, 4)}, {program_spec(for_each_prog(1))});
+  Harness a({map_spec(MapType::Array, 4, 8, 4)}, {program_spec(for_each_prog(1))}, true, GetParam());
   ASSERT_TRUE(a.ok());
   for (uint32_t k = 0; k < 4; ++k) {
     uint64_t v = 5;
@@ -217,16 +221,16 @@ TEST(HelperProgs, ForEachHashAndArray) {
   EXPECT_EQ(*r2, (2ull << 32) | 11);
 }
 
-TEST(HelperProgs, ForEachKeyIsReadOnly) {
-  Harness h({map_spec(MapType::Array, 4, 8, 2)}, {program_spec(for_each_prog(1000, true))}, false);
+TEST_P(HelperProgs, ForEachKeyIsReadOnly) {
+  Harness h({map_spec(MapType::Array, 4, 8, 2)}, {program_spec(for_each_prog(1000, true))}, false, GetParam());
   ASSERT_TRUE(h.ok());
   auto r = h.run();
   ASSERT_FALSE(r.ok());
   EXPECT_TRUE(contains(r.error().message, "read-only")) << r.error().str();
 }
 
-TEST(HelperProgs, ForEachRefusesOtherMapTypes) {
-  Harness h({map_spec(MapType::Queue, 0, 8, 2)}, {program_spec(for_each_prog(1000))}, false);
+TEST_P(HelperProgs, ForEachRefusesOtherMapTypes) {
+  Harness h({map_spec(MapType::Queue, 0, 8, 2)}, {program_spec(for_each_prog(1000))}, false, GetParam());
   ASSERT_TRUE(h.ok());
   auto r = h.run();
   ASSERT_TRUE(r.ok()) << r.error().str();
@@ -235,7 +239,7 @@ TEST(HelperProgs, ForEachRefusesOtherMapTypes) {
 
 // Program 0 tail-calls slot r3 of the prog_array; program 1 returns 42 + the
 // ctx it got; program 2 counts its runs in an array map and tail-calls itself.
-TEST(HelperProgs, TailCalls) {
+TEST_P(HelperProgs, TailCalls) {
   auto caller = assemble(R"(
     r6 = r1
     r2 = 0 ll
@@ -271,7 +275,8 @@ TEST(HelperProgs, TailCalls) {
   map_ref(self, 2, 1);
   map_ref(self, 12, 0);
   Harness h({map_spec(MapType::ProgArray, 4, 4, 4, "jmp"), map_spec(MapType::Array, 4, 8, 1, "count")},
-            {program_spec(caller, "caller"), program_spec(target, "target"), program_spec(self, "self")});
+            {program_spec(caller, "caller"), program_spec(target, "target"), program_spec(self, "self")}, true,
+            GetParam());
   ASSERT_TRUE(h.ok());
   for (uint32_t slot : {0u, 2u}) {
     uint32_t id = h.obj->programs()[slot == 0 ? 1 : 2]->id();
@@ -301,7 +306,7 @@ TEST(HelperProgs, TailCalls) {
   EXPECT_EQ(runs, 34u);
 }
 
-TEST(HelperProgs, TailCallIntoFaultingProgramFailsTheRun) {
+TEST_P(HelperProgs, TailCallIntoFaultingProgramFailsTheRun) {
   auto caller = assemble(R"(
     r2 = 0 ll
     r3 = 0
@@ -314,7 +319,8 @@ TEST(HelperProgs, TailCallIntoFaultingProgramFailsTheRun) {
     r0 = *(u64 *)(r1 + 0)
     exit
   )");
-  Harness h({map_spec(MapType::ProgArray, 4, 4, 1)}, {program_spec(caller, "caller"), program_spec(bad, "bad")});
+  Harness h({map_spec(MapType::ProgArray, 4, 4, 1)}, {program_spec(caller, "caller"), program_spec(bad, "bad")}, true,
+            GetParam());
   ASSERT_TRUE(h.ok());
   uint32_t slot = 0, id = h.obj->programs()[1]->id();
   ASSERT_EQ(h.map(0)->sys_update(&slot, &id, 0), 0);
@@ -332,7 +338,7 @@ uint64_t call_back(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, vm::E
   return r.ok() ? *r : 0xbad;
 }
 
-TEST(InterpCallFunction, LddwFuncAndCallerStack) {
+TEST_P(HelperProgs, CallFunctionLddwFuncAndCallerStack) {
   auto p = assemble(R"(
     *(u64 *)(r10 - 8) = 5
     r1 = 0 ll
@@ -355,7 +361,7 @@ TEST(InterpCallFunction, LddwFuncAndCallerStack) {
   reg.add(1000, "call_back", call_back);
   vm::EngineOptions opts;
   opts.helpers = &reg;
-  auto e = vm::make_interpreter(p, opts);
+  auto e = vm::make_engine(GetParam(), p, opts);
   ASSERT_TRUE(e.ok()) << e.error().str();
   g_engine = e->get();
   vm::ExecContext ctx;
@@ -377,10 +383,10 @@ TEST(InterpCallFunction, LddwFuncAndCallerStack) {
   EXPECT_EQ(cell, 14u);
   // A function address outside the program is refused when the engine is built.
   func_ref(p, 1, 40);
-  EXPECT_FALSE(vm::make_interpreter(p, opts).ok());
+  EXPECT_FALSE(vm::make_engine(GetParam(), p, opts).ok());
 }
 
-TEST(HelperProgs, TracePrintkFromProgramGoesToSink) {
+TEST_P(HelperProgs, TracePrintkFromProgramGoesToSink) {
   auto p = assemble(R"(
     *(u64 *)(r10 - 8) = 0
     *(u32 *)(r10 - 8) = 622881128
@@ -393,7 +399,7 @@ TEST(HelperProgs, TracePrintkFromProgramGoesToSink) {
     exit
   )");
   // "hi %d" little-endian: 'h' 'i' ' ' '%' = 0x25206968, then 'd' NUL.
-  Harness h({}, {program_spec(p)});
+  Harness h({}, {program_spec(p)}, true, GetParam());
   ASSERT_TRUE(h.ok());
   auto r = h.run();
   ASSERT_TRUE(r.ok()) << r.error().str();

@@ -66,7 +66,8 @@ struct Harness {
   // Loads maps (and programs: a trivial one when none) and prepares ctx for the first program.
   // `verify` false: programs that are unsafe on purpose, to test the helpers'
   // own run-time checks (the second line of defence behind the verifier).
-  explicit Harness(std::vector<maps::MapSpec> maps = {}, std::vector<loader::ProgramSpec> progs = {}, bool verify = true) {
+  explicit Harness(std::vector<maps::MapSpec> maps = {}, std::vector<loader::ProgramSpec> progs = {}, bool verify = true,
+                   const std::string& engine = "interp") {
     loader::ObjectSpec spec;
     spec.name = "helpers_test";
     spec.license = "GPL";
@@ -79,6 +80,7 @@ struct Harness {
     spec.programs = std::move(progs);
     runtime::ObjectOptions oo;
     oo.verify = verify;
+    oo.engine = engine;
     auto o = runtime::Object::load(std::move(spec), oo);
     EXPECT_TRUE(o.ok()) << (o.ok() ? "" : o.error().str());
     if (!o.ok()) return;

@@ -1,5 +1,6 @@
 // Packet test runs and packet helpers on hand-built programs (no kernel needed):
 // buffer layout, output packet, ctx_in / ctx_out, limits, checksum arithmetic.
+// Every run happens on the interpreter and on the JIT, which must agree.
 #include <gtest/gtest.h>
 
 #include <linux/bpf.h>
@@ -24,6 +25,7 @@ namespace pk = testing::packets;
 struct Built {
   vm::HelperRegistry helpers;
   std::unique_ptr<vm::Engine> engine;
+  std::unique_ptr<vm::Engine> jit;  // every run is repeated on the JIT and compared
 };
 
 std::unique_ptr<Built> build(uint32_t type, const std::string& text) {
@@ -41,11 +43,27 @@ std::unique_ptr<Built> build(uint32_t type, const std::string& text) {
   EXPECT_TRUE(e.ok()) << (e.ok() ? "" : e.error().str());
   if (!e) return nullptr;
   b->engine = std::move(*e);
+  auto j = vm::make_engine("jit", *rw, eo);
+  EXPECT_TRUE(j.ok()) << (j.ok() ? "" : j.error().str());
+  if (!j) return nullptr;
+  b->jit = std::move(*j);
   return b;
 }
 
+// The interpreter's result, after checking that the JIT's is the same.
 Result<TestRunResult> run(const Built& b, uint32_t type, TestRunInput in) {
-  return test_run(*b.engine, type, b.helpers, in);
+  auto r = test_run(*b.engine, type, b.helpers, in);
+  auto j = test_run(*b.jit, type, b.helpers, in);
+  EXPECT_EQ(r.ok(), j.ok()) << (r.ok() ? "" : r.error().str()) << " / " << (j.ok() ? "" : j.error().str());
+  if (r.ok() && j.ok()) {
+    EXPECT_EQ(r->r0, j->r0) << "jit";
+    EXPECT_EQ(r->data_out, j->data_out) << "jit";
+    EXPECT_EQ(r->ctx_out, j->ctx_out) << "jit";
+  } else if (!r.ok() && !j.ok()) {
+    EXPECT_EQ(r.error().kind, j.error().kind) << r.error().str() << " / " << j.error().str();
+    EXPECT_EQ(r.error().insn, j.error().insn) << r.error().str() << " / " << j.error().str();
+  }
+  return r;
 }
 
 TEST(PacketRun, XdpSeesThePacketAndReturnsItUnchanged) {

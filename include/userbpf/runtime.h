@@ -60,7 +60,9 @@ class Program {
 Program* program_by_id(uint32_t id);
 
 struct ObjectOptions {
-  std::string engine = "interp";  // "interp" or "jit"
+  // "auto" (the JIT for verified programs, the checked interpreter with
+  // verify = false), "jit" or "interp".
+  std::string engine = "auto";
   // Verify every program first and refuse the object if one is rejected
   // (ErrorKind::Rejected, the message holding the explanation).  Without it the
   // checked interpreter still stops every out-of-bounds access at run time.

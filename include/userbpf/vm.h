@@ -115,8 +115,12 @@ struct EngineOptions {
 
 // Validates and pre-decodes the program for the checked interpreter.
 Result<std::unique_ptr<Engine>> make_interpreter(std::span<const isa::Insn> prog, const EngineOptions& opts = {});
-// Engine by name ("interp" or "jit"), as the CLI's --engine option spells it.
+// Engine by name ("interp", "jit" or "auto"), as the CLI's --engine option
+// spells it.  "auto" is the JIT for a verified program (opts.proofs given) on a
+// host it supports, the checked interpreter otherwise.
 Result<std::unique_ptr<Engine>> make_engine(std::string_view name, std::span<const isa::Insn> prog,
                                             const EngineOptions& opts = {});
+// The engine "auto" stands for: "jit" or "interp".  Other names are returned as they are.
+std::string_view resolve_engine(std::string_view name, bool verified);
 
 }  // namespace userbpf::vm

@@ -19,7 +19,7 @@ namespace {
 
 struct RunArgs {
   std::string path;
-  std::string engine = "interp";
+  std::string engine = "auto";
   std::string data_in;
   std::string data_out;
   std::string ctx_in;
@@ -156,7 +156,9 @@ void add_run_command(CLI::App& app, Action& action) {
   r->add_option("--ctx,--ctx-in", args.ctx_in, "context in (struct xdp_md / __sk_buff bytes)");
   r->add_option("--ctx-out", args.ctx_out, "write the context after the run to this file");
   r->add_flag("--dump-maps", args.dump_maps, "print every map after the run, like bpftool map dump");
-  r->add_option("--engine", args.engine, "execution engine: interp or jit")->check(CLI::IsMember({"interp", "jit"}));
+  r->add_option("--engine", args.engine,
+                "execution engine: auto (the JIT for verified programs, else the interpreter), jit or interp")
+      ->check(CLI::IsMember({"auto", "interp", "jit"}));
   r->add_option("--data,--data-in", args.data_in, "input data file (r1 points to it, r2 holds its length)");
   r->add_option("--data-out", args.data_out, "write the data after the run to this file");
   r->add_option("--repeat", args.repeat, "run N times and report the average duration");

@@ -1,6 +1,6 @@
 // bpf_conformance plugin: program bytes as base16 on stdin, input memory as base16
 // in the positional argument(s); prints r0 in hex and exits 0, or prints an error
-// and exits non-zero.  Options in any order: --engine interp|jit, --elf, --cpu N.
+// and exits non-zero.  Options in any order: --engine jit|interp (default jit), --elf, --cpu N.
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -28,7 +28,7 @@ uint64_t unwind_helper(uint64_t r1, uint64_t, uint64_t, uint64_t, uint64_t, vm::
 
 int usage() {
   std::fprintf(stderr,
-               "usage: userbpf-plugin [--engine interp|jit] [--elf] [--cpu N] [MEMORY_HEX]\n"
+               "usage: userbpf-plugin [--engine jit|interp] [--elf] [--cpu N] [MEMORY_HEX]\n"
                "  reads the program as base16 bytes (or an ELF object with --elf) on stdin\n");
   return cli::kExitBadInput;
 }
@@ -53,7 +53,9 @@ Result<std::vector<isa::Insn>> program_from_stdin(bool elf) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string engine = "interp";
+  // Conformance programs are not verified: the JIT runs them with every access
+  // checked, as the interpreter does.
+  std::string engine = "jit";
   bool elf = false;
   int cpu = 4;
   std::string memory_hex;

@@ -204,7 +204,7 @@ Result<std::unique_ptr<Object>> Object::load(loader::ObjectSpec spec, const Obje
       if (!rw) return at_program(rw.error(), ps);
       prog->insns_ = std::move(*rw);
       proofs = engine_proofs(prog->facts_, new_index, prog->insns_.size());
-      if (opts.engine == "jit") {
+      if (vm::resolve_engine(opts.engine, true) == "jit") {
         const CtxReach reach = ctx_reach(prog->facts_, new_index, prog->insns_);
         prog->trusted_ctx_size_ = reach.size;
         prog->trusted_ctx_write_lo_ = reach.write_lo;

@@ -131,11 +131,22 @@ class Map {
   // being shared between processes.
   uint32_t id() const { return id_; }
 
+  // Arrays (plain and per-CPU): this CPU's value of idx < max_entries is at
+  // values + idx * stride + cpu * cpu_stride, so that a verified program's
+  // lookup needs no virtual call (the kernel inlines the same computation).
+  // nullptr for every other map.
+  uint8_t* array_values() const { return array_values_; }
+  uint64_t array_stride() const { return array_stride_; }
+  uint64_t array_cpu_stride() const { return array_cpu_stride_; }
+
  protected:
   Map(MapSpec spec, SharedBlock block);
   MapSpec spec_;
   SharedBlock block_;
   uint32_t id_ = 0;
+  uint8_t* array_values_ = nullptr;
+  uint64_t array_stride_ = 0;
+  uint64_t array_cpu_stride_ = 0;
 };
 
 // BPF_MAP_TYPE_RINGBUF (create_map returns one for that type): the ring buffer

@@ -35,12 +35,18 @@ struct HelperInfo {
   int32_t id = 0;
   std::string name;
   HelperFn fn = nullptr;
+  // The same helper without re-checking what the verifier proves of its
+  // arguments (map pointer kind, key/value memory); only the JIT calls it, and
+  // only for verified programs.  The checked engines keep `fn`.
+  HelperFn trusted = nullptr;
 };
 
 // Helpers by id (linux/bpf.h numbering).  Filled before engines are built; read-only after.
 class HelperRegistry {
  public:
   void add(int32_t id, std::string name, HelperFn fn);
+  // Sets the trusted variant of a helper already added.
+  void set_trusted(int32_t id, HelperFn fn);
   const HelperInfo* find(int32_t id) const;
   std::span<const HelperInfo> all() const { return helpers_; }
 

@@ -3,6 +3,8 @@
 // against the program's memory before the map sees them.
 #include <linux/bpf.h>
 
+#include <cstring>
+
 #include "helpers/helpers_internal.h"
 
 namespace userbpf::helpers::detail {
@@ -76,6 +78,37 @@ uint64_t map_peek_elem(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, v
   return ret(m->peek(value));
 }
 
+// Trusted variants for verified programs under the JIT: the verifier proved r1
+// is a map of a type the helper accepts (an object map or an inner map a
+// lookup returned) and the key / value pointers cover key_size / value_size
+// bytes, so only the map operation itself remains.
+uint64_t map_lookup_elem_trusted(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, vm::ExecContext* ctx) {
+  auto* m = reinterpret_cast<maps::Map*>(r1);
+  if (uint8_t* values = m->array_values()) {
+    uint32_t idx;
+    std::memcpy(&idx, reinterpret_cast<const void*>(r2), sizeof idx);
+    if (idx >= m->spec().max_entries) return 0;
+    uint8_t* v = values + idx * m->array_stride();
+    if (m->array_cpu_stride()) v += static_cast<uint64_t>(maps::current_cpu()) * m->array_cpu_stride();
+    return reinterpret_cast<uint64_t>(v);
+  }
+  void* v = m->lookup(reinterpret_cast<const void*>(r2));
+  if (v && is_map_in_map(m->type())) note_inner_map(ctx, static_cast<maps::Map*>(v));
+  return reinterpret_cast<uint64_t>(v);
+}
+
+uint64_t map_update_elem_trusted(uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4, uint64_t, vm::ExecContext*) {
+  auto* m = reinterpret_cast<maps::Map*>(r1);
+  if (is_map_in_map(m->type())) return err(EINVAL);
+  return ret(m->update(reinterpret_cast<const void*>(r2), reinterpret_cast<const void*>(r3), r4));
+}
+
+uint64_t map_delete_elem_trusted(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, vm::ExecContext*) {
+  auto* m = reinterpret_cast<maps::Map*>(r1);
+  if (is_map_in_map(m->type())) return err(EINVAL);
+  return ret(m->remove(reinterpret_cast<const void*>(r2)));
+}
+
 }  // namespace
 
 void register_map_helpers(vm::HelperRegistry& reg) {
@@ -85,6 +118,9 @@ void register_map_helpers(vm::HelperRegistry& reg) {
   add(reg, BPF_FUNC_map_push_elem, map_push_elem);
   add(reg, BPF_FUNC_map_pop_elem, map_pop_elem);
   add(reg, BPF_FUNC_map_peek_elem, map_peek_elem);
+  reg.set_trusted(BPF_FUNC_map_lookup_elem, map_lookup_elem_trusted);
+  reg.set_trusted(BPF_FUNC_map_update_elem, map_update_elem_trusted);
+  reg.set_trusted(BPF_FUNC_map_delete_elem, map_delete_elem_trusted);
 }
 
 }  // namespace userbpf::helpers::detail

@@ -93,6 +93,10 @@ void Compiler::after_helper() {
 // Unverified programs may read r1..r5 after a call, and the interpreter keeps
 // them: save them around the call (six slots keep rsp 16-byte aligned).
 void Compiler::emit_call_helper(uint64_t fn) {
+  // A verified program calls the variant that trusts what the verifier proved.
+  if (verified_ && prog_.helpers)
+    for (const vm::HelperInfo& h : prog_.helpers->all())
+      if (reinterpret_cast<uint64_t>(h.fn) == fn && h.trusted) fn = reinterpret_cast<uint64_t>(h.trusted);
   if (!verified_) {
     push(rdi);
     push(rsi);

@@ -52,7 +52,11 @@ class ArrayMap final : public Map {
       : Map(spec, std::move(block)),
         percpu_(spec.type == static_cast<uint32_t>(MapType::PercpuArray)),
         elem_size_(l.elem_size),
-        ncpus_(l.ncpus) {}
+        ncpus_(l.ncpus) {
+    array_values_ = slot(0, 0);
+    array_stride_ = elem_size_ * ncpus_;
+    array_cpu_stride_ = percpu_ ? elem_size_ : 0;
+  }
 
   void* lookup(const void* key) override {
     const uint32_t idx = load_u32(key);

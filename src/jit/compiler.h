@@ -100,6 +100,8 @@ class Compiler : public Xbyak::CodeGenerator {
 
   // ---- emit_flow.cpp ----
   void emit_jump(const DInsn& d, isa::Op op, size_t pc);
+  void save_args_if_unverified();
+  void restore_args_if_unverified();
   void emit_call_helper(uint64_t fn);
   void emit_callx(const DInsn& d);
   void emit_call_local(const DInsn& d);

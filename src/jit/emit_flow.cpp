@@ -92,33 +92,39 @@ void Compiler::after_helper() {
 
 // Unverified programs may read r1..r5 after a call, and the interpreter keeps
 // them: save them around the call (six slots keep rsp 16-byte aligned).
+void Compiler::save_args_if_unverified() {
+  if (verified_) return;
+  push(rdi);
+  push(rsi);
+  push(rdx);
+  push(rcx);
+  push(r8);
+  sub(rsp, 8);
+}
+
+void Compiler::restore_args_if_unverified() {
+  if (verified_) return;
+  add(rsp, 8);
+  pop(r8);
+  pop(rcx);
+  pop(rdx);
+  pop(rsi);
+  pop(rdi);
+}
+
 void Compiler::emit_call_helper(uint64_t fn) {
   // A verified program calls the variant that trusts what the verifier proved.
   if (verified_ && prog_.helpers)
     for (const vm::HelperInfo& h : prog_.helpers->all())
       if (reinterpret_cast<uint64_t>(h.fn) == fn && h.trusted) fn = reinterpret_cast<uint64_t>(h.trusted);
-  if (!verified_) {
-    push(rdi);
-    push(rsi);
-    push(rdx);
-    push(rcx);
-    push(r8);
-    sub(rsp, 8);
-  }
+  save_args_if_unverified();
   uint8_t* p = x86::op_rr(out(), x86::kMov, 9, 12, true);  // mov r9, r12 (the ExecContext*)
   p = x86::mov_ri(p, 10, fn);
   *p++ = 0x41;  // call r10
   *p++ = 0xFF;
   *p++ = 0xD2;
   put(p);
-  if (!verified_) {
-    add(rsp, 8);
-    pop(r8);
-    pop(rcx);
-    pop(rdx);
-    pop(rsi);
-    pop(rdi);
-  }
+  restore_args_if_unverified();
   after_helper();
 }
 
@@ -146,24 +152,10 @@ void Compiler::emit_callx(const DInsn& d) {
   const size_t ok = jcc8(kCondNE);
   call_routine(r_unknown_callx_);
   bind8(ok);
-  if (!verified_) {
-    push(rdi);
-    push(rsi);
-    push(rdx);
-    push(rcx);
-    push(r8);
-    sub(rsp, 8);
-  }
+  save_args_if_unverified();
   mov(r9, r12);
   call(r10);
-  if (!verified_) {
-    add(rsp, 8);
-    pop(r8);
-    pop(rcx);
-    pop(rdx);
-    pop(rsi);
-    pop(rdi);
-  }
+  restore_args_if_unverified();
   after_helper();
 }
 

@@ -131,13 +131,16 @@ class Map {
   // being shared between processes.
   uint32_t id() const { return id_; }
 
-  // Arrays (plain and per-CPU): this CPU's value of idx < max_entries is at
-  // values + idx * stride + cpu * cpu_stride, so that a verified program's
-  // lookup needs no virtual call (the kernel inlines the same computation).
-  // nullptr for every other map.
-  uint8_t* array_values() const { return array_values_; }
-  uint64_t array_stride() const { return array_stride_; }
-  uint64_t array_cpu_stride() const { return array_cpu_stride_; }
+  // Arrays (plain and per-CPU) answer lookups without a virtual call (the
+  // kernel inlines the same computation for verified programs).
+  bool is_array() const { return array_values_ != nullptr; }
+  // is_array(): this CPU's value of element idx, nullptr when idx >= max_entries.
+  uint8_t* array_lookup(uint32_t idx) const {
+    if (idx >= spec_.max_entries) return nullptr;
+    uint8_t* v = array_values_ + idx * array_stride_;
+    if (array_cpu_stride_) v += static_cast<uint64_t>(current_cpu()) * array_cpu_stride_;
+    return v;
+  }
 
  protected:
   Map(MapSpec spec, SharedBlock block);

@@ -84,13 +84,10 @@ uint64_t map_peek_elem(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, v
 // bytes, so only the map operation itself remains.
 uint64_t map_lookup_elem_trusted(uint64_t r1, uint64_t r2, uint64_t, uint64_t, uint64_t, vm::ExecContext* ctx) {
   auto* m = reinterpret_cast<maps::Map*>(r1);
-  if (uint8_t* values = m->array_values()) {
+  if (m->is_array()) {
     uint32_t idx;
     std::memcpy(&idx, reinterpret_cast<const void*>(r2), sizeof idx);
-    if (idx >= m->spec().max_entries) return 0;
-    uint8_t* v = values + idx * m->array_stride();
-    if (m->array_cpu_stride()) v += static_cast<uint64_t>(maps::current_cpu()) * m->array_cpu_stride();
-    return reinterpret_cast<uint64_t>(v);
+    return reinterpret_cast<uint64_t>(m->array_lookup(idx));
   }
   void* v = m->lookup(reinterpret_cast<const void*>(r2));
   if (v && is_map_in_map(m->type())) note_inner_map(ctx, static_cast<maps::Map*>(v));

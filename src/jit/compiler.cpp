@@ -302,7 +302,7 @@ void Compiler::emit_insn(size_t pc) {
     case isa::Kind::Endian: emit_endian(d, op); break;
     case isa::Kind::Jump: emit_jump(d, op, pc); break;
     case isa::Kind::Call:
-      if (op == Op::CALL_HELPER) emit_call_helper(d.imm);
+      if (op == Op::CALL_HELPER) emit_call_helper(d.imm, prog_.raw[pc].imm);
       else if (op == Op::CALLX) emit_callx(d);
       else if (op == Op::CALL_LOCAL) emit_call_local(d);
       else codegen_error(Xbyak::ERR_BAD_COMBINATION);  // kfuncs are refused when decoding

@@ -102,7 +102,7 @@ class Compiler : public Xbyak::CodeGenerator {
   void emit_jump(const DInsn& d, isa::Op op, size_t pc);
   void save_args_if_unverified();
   void restore_args_if_unverified();
-  void emit_call_helper(uint64_t fn);
+  void emit_call_helper(uint64_t fn, int32_t id);
   void emit_callx(const DInsn& d);
   void emit_call_local(const DInsn& d);
   void emit_exit();

@@ -112,11 +112,10 @@ void Compiler::restore_args_if_unverified() {
   pop(rdi);
 }
 
-void Compiler::emit_call_helper(uint64_t fn) {
+void Compiler::emit_call_helper(uint64_t fn, int32_t id) {
   // A verified program calls the variant that trusts what the verifier proved.
   if (verified_ && prog_.helpers)
-    for (const vm::HelperInfo& h : prog_.helpers->all())
-      if (reinterpret_cast<uint64_t>(h.fn) == fn && h.trusted) fn = reinterpret_cast<uint64_t>(h.trusted);
+    if (const vm::HelperInfo* h = prog_.helpers->find(id); h && h->trusted) fn = reinterpret_cast<uint64_t>(h->trusted);
   save_args_if_unverified();
   uint8_t* p = x86::op_rr(out(), x86::kMov, 9, 12, true);  // mov r9, r12 (the ExecContext*)
   p = x86::mov_ri(p, 10, fn);

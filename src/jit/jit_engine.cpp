@@ -175,33 +175,11 @@ Result<uint64_t> Jit::exec(vm::ExecContext& ctx, size_t pc, const uint64_t* args
   return fail(ctx, f);
 }
 
-// As the interpreter's call_function: the callee gets a fresh stack, the
-// caller's stays reachable as a region, frames count across nested runs.
+// The interpreter's bookkeeping around a callback, with the JIT's run inside.
 Result<uint64_t> Jit::call_function(vm::ExecContext& ctx, uint64_t entry, const uint64_t args[5]) const {
-  if (entry >= prog_.raw.size() || prog_.code[static_cast<size_t>(entry)].op == vm::interp::kOpLddwHi)
-    return make_error(ErrorKind::Runtime, "callback address " + std::to_string(entry) +
-                                              " is not an instruction of the program");
-  const uintptr_t lo = ctx.stack_lo, hi = ctx.stack_hi;
-  const int live = hi > lo ? static_cast<int>((hi - lo) / isa::kStackSize) : 0;
-  const int caller_frames = vm::interp::t_outer_frames + live;
-  if (caller_frames >= isa::kMaxCallDepth)
-    return make_error(ErrorKind::Runtime, "callback at insn " + std::to_string(entry) + ": call depth exceeds " +
-                                              std::to_string(isa::kMaxCallDepth),
-                      static_cast<int64_t>(entry));
-  if (live) ctx.regions.push_back(vm::Region{lo, hi - lo, true, "caller stack"});
-  const int saved = vm::interp::t_outer_frames;
-  vm::interp::t_outer_frames = caller_frames;
-  Result<uint64_t> r = exec(ctx, static_cast<size_t>(entry), args, caller_frames);
-  vm::interp::t_outer_frames = saved;
-  if (live)
-    for (size_t i = ctx.regions.size(); i-- > 0;)
-      if (ctx.regions[i].start == lo && ctx.regions[i].size == hi - lo) {
-        ctx.regions.erase(ctx.regions.begin() + static_cast<std::ptrdiff_t>(i));
-        break;
-      }
-  ctx.stack_lo = lo;
-  ctx.stack_hi = hi;
-  return r;
+  return vm::interp::run_callback(prog_, ctx, entry, [&](int caller_frames) {
+    return exec(ctx, static_cast<size_t>(entry), args, caller_frames);
+  });
 }
 
 }  // namespace

@@ -58,11 +58,7 @@ class ArrayMap final : public Map {
     array_cpu_stride_ = percpu_ ? elem_size_ : 0;
   }
 
-  void* lookup(const void* key) override {
-    const uint32_t idx = load_u32(key);
-    if (idx >= spec_.max_entries) return nullptr;
-    return slot(idx, percpu_ ? static_cast<uint32_t>(current_cpu()) : 0);
-  }
+  void* lookup(const void* key) override { return array_lookup(load_u32(key)); }
 
   // array_map_update_elem(): the program side writes this CPU's slot.
   long update(const void* key, const void* value, uint64_t flags) override {
@@ -71,7 +67,7 @@ class ArrayMap final : public Map {
     if (idx >= spec_.max_entries) return -E2BIG;
     if (flags & BPF_NOEXIST) return -EEXIST;  // every element always exists
     if (flags & BPF_F_LOCK) return -EINVAL;   // values carry no bpf_spin_lock
-    std::memcpy(slot(idx, percpu_ ? static_cast<uint32_t>(current_cpu()) : 0), value, spec_.value_size);
+    std::memcpy(array_lookup(idx), value, spec_.value_size);
     return 0;
   }
 

@@ -89,12 +89,12 @@ void havoc_caller_stacks(State& st) {
 }
 
 // The key a stack pointer argument points to, when it is a known constant
-// (a spilled constant or zeroed bytes); -1 otherwise.
-int64_t constant_stack_key(const State& st, const Reg& reg, uint32_t size) {
+// (a spilled constant or zeroed bytes); -1 otherwise.  `slot` is where it is.
+int64_t constant_stack_key(const State& st, const Reg& reg, uint32_t size, size_t& slot) {
   if (reg.type != RegType::Stack || !reg.var.is_const() || size == 0 || size > 8) return -1;
   const int64_t off = reg.off + static_cast<int64_t>(reg.var.const_value());
   if (off >= 0 || off < -isa::kStackSize) return -1;
-  const size_t slot = stack_slot_of(off);
+  slot = stack_slot_of(off);
   const size_t byte = stack_byte_of(off);
   if (byte + size > 8) return -1;
   const StackSlot* s = st.frames[reg.frame].slot_if(slot);
@@ -237,11 +237,10 @@ bool Env::check_helper_call(const Insn& in) {
         if (!m) return fail(R + " map argument missing", "", "", {r});
         const uint32_t size = k == ArgKind::MapKey ? m->key_size : m->value_size;
         if (k == ArgKind::MapKey) {
-          const_key = constant_stack_key(st, reg, size);
-          if (const_key >= 0) {  // the lookup cannot fail because of this value (spilled or zero bytes)
-            const int64_t off = reg.off + static_cast<int64_t>(reg.var.const_value());
-            mark_precise_slot(reg.frame, stack_slot_of(off));
-          }
+          size_t key_slot = 0;
+          const_key = constant_stack_key(st, reg, size, key_slot);
+          // The lookup cannot fail because of this value (spilled or zero bytes).
+          if (const_key >= 0) mark_precise_slot(reg.frame, key_slot);
         }
         if (!check_helper_mem(r, Scalar::constant(size), false, k == ArgKind::MapValueWrite ? Access::Write : Access::Read))
           return false;

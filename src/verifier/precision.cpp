@@ -59,6 +59,24 @@ void close_over_id(State& st, uint32_t id, BtSet& out) {
   }
 }
 
+// The precise scalars of `st` (registers in `top_regs` of the last frame and
+// `caller_regs` of the others, and spilled scalars of every frame).
+BtSet precise_scalars(const State& st, uint32_t top_regs, uint32_t caller_regs) {
+  BtSet s;
+  const size_t top = st.frames.size() - 1;
+  for (size_t fi = 0; fi < st.frames.size() && fi < BtSet::kFrames; ++fi) {
+    const Frame& fr = st.frames[fi];
+    const uint32_t mask = fi == top ? top_regs : caller_regs;
+    for (int r = 0; r < isa::kNumRegs; ++r)
+      if ((mask & (1u << r)) && fr.regs[r].is_scalar() && fr.regs[r].precise)
+        s.f[fi].regs |= static_cast<uint16_t>(1u << r);
+    for (size_t i = 0; i < fr.stack.size() && i < 64; ++i)
+      if (fr.stack[i].is_spill() && fr.stack[i].spilled.is_scalar() && fr.stack[i].spilled.precise)
+        s.f[fi].slots |= uint64_t{1} << i;
+  }
+  return s;
+}
+
 }  // namespace
 
 void Env::mark_precise(int regno) {
@@ -239,16 +257,8 @@ bool Env::backtrack_insn(int32_t p, int depth, bool entered_callee, const HistEn
 }
 
 void Env::slim_checkpoint(Checkpoint& cp) {
-  BtSet& ps = cp.precise_set;
-  ps = {};
-  for (size_t fi = 0; fi < cp.st.frames.size() && fi < BtSet::kFrames; ++fi) {
-    const Frame& fr = cp.st.frames[fi];
-    for (int r = 0; r < isa::kNumRegs; ++r)
-      if (fr.regs[r].is_scalar() && fr.regs[r].precise) ps.f[fi].regs |= static_cast<uint16_t>(1u << r);
-    for (size_t i = 0; i < fr.stack.size() && i < 64; ++i)
-      if (fr.stack[i].is_spill() && fr.stack[i].spilled.is_scalar() && fr.stack[i].spilled.precise)
-        ps.f[fi].slots |= uint64_t{1} << i;
-  }
+  constexpr uint32_t kAllRegs = (1u << isa::kNumRegs) - 1;
+  cp.precise_set = precise_scalars(cp.st, kAllRegs, kAllRegs);
   cp.slim = true;
   spare_states_.push_back(std::move(cp.st));
   cp.st = State{};
@@ -325,21 +335,9 @@ void Env::mark_chain_precision(BtSet s) {
 
 void Env::propagate_precision(const State& old) {
   if (!opts.precision_tracking) return;
-  BtSet s;
-  const uint32_t live = live_in_[static_cast<size_t>(pc_)];
-  const size_t top = old.frames.size() - 1;
-  if (top >= BtSet::kFrames) return mark_all_precise(cur_.parent);
-  for (size_t fi = 0; fi < old.frames.size(); ++fi) {
-    const Frame& fr = old.frames[fi];
-    const uint32_t mask = fi == top ? live : 0x3c0u;
-    for (int r = 0; r < isa::kNumRegs - 1; ++r)
-      if ((mask & (1u << r)) && fr.regs[r].is_scalar() && fr.regs[r].precise)
-        s.f[fi].regs |= static_cast<uint16_t>(1u << r);
-    for (size_t i = 0; i < fr.stack.size() && i < 64; ++i)
-      if (fr.stack[i].is_spill() && fr.stack[i].spilled.is_scalar() && fr.stack[i].spilled.precise)
-        s.f[fi].slots |= uint64_t{1} << i;
-  }
-  mark_chain_precision(s);
+  if (old.frames.size() > BtSet::kFrames) return mark_all_precise(cur_.parent);
+  // The registers state pruning compared: the live ones here, r6-r9 of callers.
+  mark_chain_precision(precise_scalars(old, live_in_[static_cast<size_t>(pc_)], 0x3c0u));
 }
 
 }  // namespace userbpf::verifier

@@ -9,6 +9,7 @@
 // that makes no progress.
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "verifier/env.h"
@@ -96,8 +97,12 @@ bool Env::visit_state(bool& pruned) {
   auto& list = explored_[pc];
   const uint32_t live = live_in_[pc];
   const bool callback = callback_entry_[pc] != 0;
-  uint64_t cur_fp = 0;
-  bool have_fp = false;
+  // The current state's fingerprint, computed at most once per visit.
+  std::optional<uint64_t> cur_fp;
+  auto fingerprint = [&] {
+    if (!cur_fp) cur_fp = state_fingerprint(cur_.st);
+    return *cur_fp;
+  };
   for (size_t i = 0; i < list.size(); ++i) {
     Checkpoint* cp = list[i];
     if (cp->branches > 0) {
@@ -112,7 +117,7 @@ bool Env::visit_state(bool& pruned) {
           pruned = true;
           return true;
         }
-      } else if ((have_fp || (cur_fp = state_fingerprint(cur_.st), have_fp = true)) && cp->fingerprint == cur_fp &&
+      } else if (cp->fingerprint == fingerprint() &&
                  state_equal(cp->st, cur_.st)) {
         return fail("infinite loop detected at insn " + std::to_string(pc),
                     "the loop came back to the same instruction in exactly the same state, so it can never end",
@@ -171,7 +176,7 @@ bool Env::visit_state(bool& pruned) {
   cp->st = cur_.st;
   cp->pc = cur_.st.pc;
   cp->nframes = static_cast<uint32_t>(cur_.st.frames.size());
-  cp->fingerprint = have_fp ? cur_fp : state_fingerprint(cur_.st);
+  cp->fingerprint = fingerprint();
   cp->parent = cur_.parent;
   cp->branches = 1;
   cp->hist_at = hist_arena_.size();

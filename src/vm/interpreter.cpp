@@ -177,34 +177,9 @@ namespace interp {
 thread_local int t_outer_frames = 0;
 
 Result<uint64_t> call_function(const Program& p, ExecContext& ctx, uint64_t entry, const uint64_t args[5]) {
-  // Any slot that starts an instruction: after relocation the runtime's lddw
-  // function addresses are plain constants, so entries are not all known here.
-  if (entry >= p.raw.size() || p.code[static_cast<size_t>(entry)].op == kOpLddwHi)
-    return make_error(ErrorKind::Runtime, "callback address " + std::to_string(entry) +
-                                              " is not an instruction of the program");
-  const uintptr_t lo = ctx.stack_lo, hi = ctx.stack_hi;
-  const int live = hi > lo ? static_cast<int>((hi - lo) / isa::kStackSize) : 0;
-  const int caller_frames = t_outer_frames + live;
-  if (caller_frames >= isa::kMaxCallDepth)
-    return make_error(ErrorKind::Runtime, "callback at insn " + std::to_string(entry) + ": call depth exceeds " +
-                                              std::to_string(isa::kMaxCallDepth),
-                      static_cast<int64_t>(entry));
-  // The callee gets its own stack; the caller's (where callback_ctx usually
-  // lives) stays reachable as a region for the duration of the call.
-  if (live) ctx.regions.push_back(Region{lo, hi - lo, true, "caller stack"});
-  const int saved = t_outer_frames;
-  t_outer_frames = caller_frames;
-  Result<uint64_t> r = execute(p, ctx, Entry{static_cast<size_t>(entry), args, caller_frames, ctx.insns_executed});
-  t_outer_frames = saved;
-  if (live)
-    for (size_t i = ctx.regions.size(); i-- > 0;)
-      if (ctx.regions[i].start == lo && ctx.regions[i].size == hi - lo) {
-        ctx.regions.erase(ctx.regions.begin() + static_cast<std::ptrdiff_t>(i));
-        break;
-      }
-  ctx.stack_lo = lo;
-  ctx.stack_hi = hi;
-  return r;
+  return run_callback(p, ctx, entry, [&](int caller_frames) {
+    return execute(p, ctx, Entry{static_cast<size_t>(entry), args, caller_frames, ctx.insns_executed});
+  });
 }
 
 Error describe_fault(const Program& p, const ExecContext& ctx, const Fault& f) {

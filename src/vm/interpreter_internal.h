@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "userbpf/isa.h"
@@ -69,6 +70,41 @@ Result<uint64_t> execute(const Program& prog, ExecContext& ctx, const Entry& ent
 
 // Engine::call_function for the interpreter (interpreter.cpp).
 Result<uint64_t> call_function(const Program& prog, ExecContext& ctx, uint64_t entry, const uint64_t args[5]);
+
+// What Engine::call_function does around the engine's own run, for both
+// engines: checks the entry and the call depth, gives the callee its own stack
+// while the caller's (where callback_ctx usually lives) stays reachable as a
+// region, and counts frames across nested runs.  `run(caller_frames)` runs
+// the callee.
+template <typename Run>
+Result<uint64_t> run_callback(const Program& p, ExecContext& ctx, uint64_t entry, Run&& run) {
+  // Any slot that starts an instruction: after relocation the runtime's lddw
+  // function addresses are plain constants, so entries are not all known here.
+  if (entry >= p.raw.size() || p.code[static_cast<size_t>(entry)].op == kOpLddwHi)
+    return make_error(ErrorKind::Runtime, "callback address " + std::to_string(entry) +
+                                              " is not an instruction of the program");
+  const uintptr_t lo = ctx.stack_lo, hi = ctx.stack_hi;
+  const int live = hi > lo ? static_cast<int>((hi - lo) / isa::kStackSize) : 0;
+  const int caller_frames = t_outer_frames + live;
+  if (caller_frames >= isa::kMaxCallDepth)
+    return make_error(ErrorKind::Runtime, "callback at insn " + std::to_string(entry) + ": call depth exceeds " +
+                                              std::to_string(isa::kMaxCallDepth),
+                      static_cast<int64_t>(entry));
+  if (live) ctx.regions.push_back(Region{lo, hi - lo, true, "caller stack"});
+  const int saved = t_outer_frames;
+  t_outer_frames = caller_frames;
+  Result<uint64_t> r = run(caller_frames);
+  t_outer_frames = saved;
+  if (live)
+    for (size_t i = ctx.regions.size(); i-- > 0;)
+      if (ctx.regions[i].start == lo && ctx.regions[i].size == hi - lo) {
+        ctx.regions.erase(ctx.regions.begin() + static_cast<std::ptrdiff_t>(i));
+        break;
+      }
+  ctx.stack_lo = lo;
+  ctx.stack_hi = hi;
+  return r;
+}
 
 // Builds the user-facing error for a fault (interpreter.cpp); ctx still holds the
 // live stack bounds of the faulting run.

@@ -253,7 +253,10 @@ TEST(InterpBuild, FetchIntoFramePointerIsRefused) {
 
 // ---- concurrency --------------------------------------------------------------------------------
 
-TEST(InterpThreads, OneEngineManyThreads) {
+// Both engines: one engine, built once, run by many threads at once.
+class EngineThreads : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(EngineThreads, OneEngineManyThreads) {
   // Each run: r0 = sum(0..n-1) * 3 computed in a loop with stack traffic, plus one atomic
   // increment of a shared counter per iteration.
   const Prog p = P({
@@ -263,7 +266,7 @@ TEST(InterpThreads, OneEngineManyThreads) {
       mov64(5, 1), atomic(op::DW, 2, 5, 0, op::ADD),              // shared counter
       alu64(op::ADD, 3, 1), jmpr(op::JLT, 3, 1, -9), exit_insn(),
   });
-  auto e = build(p);
+  auto e = vm::make_engine(GetParam(), p);
   ASSERT_TRUE(e.ok()) << e.error().str();
   const vm::Engine& engine = **e;
   alignas(8) uint64_t counter = 0;
@@ -290,6 +293,8 @@ TEST(InterpThreads, OneEngineManyThreads) {
     for (int i = 0; i < kRuns; ++i) expected += 100 + static_cast<uint64_t>(t * 10 + i);
   EXPECT_EQ(counter, expected);
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, EngineThreads, ::testing::Values("interp", "jit"));
 
 }  // namespace
 }  // namespace userbpf::interp_test

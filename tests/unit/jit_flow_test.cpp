@@ -1,8 +1,6 @@
 // JIT against the interpreter: jumps (every condition, 32 and 64 bits),
 // helpers, callx, bpf-to-bpf calls, callbacks, the instruction budget and
-// every run-time fault; random programs; one engine on many threads.
-#include <atomic>
-#include <thread>
+// every run-time fault; random programs (many threads: interpreter_calls_test).
 
 #include "support/random_prog.h"
 #include "unit/jit_test_util.h"
@@ -231,38 +229,6 @@ TEST(JitFlow, RandomProgramsAgree) {
     v.proofs = all_proven(p);  // kernel-acceptable programs
     expect_same(p, v, "verified, seed " + std::to_string(seed));
   }
-}
-
-TEST(JitFlow, OneEngineManyThreads) {
-  const Prog p = P({mov64(0, 0), mov64(3, 0), mov64r(4, 3), alu64(op::MUL, 4, 3), stx(op::DW, 10, 4, -8),
-                    ldx(op::DW, 4, 10, -8), alu64r(op::ADD, 0, 4), mov64(5, 1), atomic(op::DW, 2, 5, 0, op::ADD),
-                    alu64(op::ADD, 3, 1), jmpr(op::JLT, 3, 1, -9), exit_insn()});
-  auto e = jit::make_jit(p, {});
-  ASSERT_TRUE(e.ok()) << e.error().str();
-  const vm::Engine& engine = **e;
-  alignas(8) uint64_t counter = 0;
-  constexpr int kThreads = 8, kRuns = 50;
-  std::atomic<int> wrong{0};
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      vm::ExecContext ctx;
-      ctx.regions.push_back(region_of(&counter, sizeof counter, true, "map value"));
-      for (int i = 0; i < kRuns; ++i) {
-        const uint64_t n = 100 + static_cast<uint64_t>(t * 10 + i);
-        ctx.args[0] = n;
-        ctx.args[1] = reinterpret_cast<uintptr_t>(&counter);
-        auto r = engine.run(ctx);
-        if (!r.ok() || *r != 3 * n * (n - 1) / 2) wrong.fetch_add(1);
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  EXPECT_EQ(wrong.load(), 0);
-  uint64_t expected = 0;
-  for (int t = 0; t < kThreads; ++t)
-    for (int i = 0; i < kRuns; ++i) expected += 100 + static_cast<uint64_t>(t * 10 + i);
-  EXPECT_EQ(counter, expected);
 }
 
 TEST(JitFlow, CodeListing) {

@@ -17,13 +17,7 @@ namespace op = userbpf::isa::op;
 namespace vm = userbpf::vm;
 
 Insn ins(uint8_t opcode, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0, int32_t imm = 0) {
-  Insn i;
-  i.opcode = opcode;
-  i.dst = dst;
-  i.src = src;
-  i.off = off;
-  i.imm = imm;
-  return i;
+  return userbpf::isa::make_insn(opcode, dst, src, off, imm);
 }
 
 constexpr int32_t kIterations = 10'000;

@@ -24,6 +24,17 @@ struct Insn {
 };
 static_assert(sizeof(Insn) == 8);
 
+// An instruction from its fields (dst and src keep their low 4 bits).
+constexpr Insn make_insn(uint8_t opcode, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0, int32_t imm = 0) {
+  Insn i;
+  i.opcode = opcode;
+  i.dst = dst & 0xf;
+  i.src = src & 0xf;
+  i.off = off;
+  i.imm = imm;
+  return i;
+}
+
 inline constexpr int kNumRegs = 11;        // r0..r10
 inline constexpr int kFramePointer = 10;   // r10, read-only
 inline constexpr int kStackSize = 512;     // bytes per call frame

@@ -15,13 +15,7 @@ struct Piece {
 };
 
 Insn make(uint8_t opcode, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0, int32_t imm = 0) {
-  Insn i;
-  i.opcode = opcode;
-  i.dst = dst;
-  i.src = src;
-  i.off = off;
-  i.imm = imm;
-  return i;
+  return userbpf::isa::make_insn(opcode, dst, src, off, imm);
 }
 
 // r0 = 0; r0 = *(u8 *)(r0 + 0): a read of address 0, refused by the checked interpreter.

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "unit/helpers_test_util.h"
+#include "userbpf/jit.h"
 
 namespace userbpf::helpers_test {
 namespace {
@@ -67,6 +68,43 @@ TEST_P(HelperProgs, MapUpdateThenLookup) {
   uint64_t v = 0;
   EXPECT_EQ(h.map(0)->sys_lookup(&k, &v), 0);
   EXPECT_EQ(v, 77u);
+}
+
+// Array and per-CPU array lookups (the JIT's trusted path computes the element
+// itself): index 3 of 4 finds the value user space stored, index 4 is NULL.
+TEST_P(HelperProgs, ArrayLookupInRangeAndPastTheEnd) {
+  auto p = assemble(R"(
+    *(u32 *)(r10 - 4) = 3
+    r1 = 0 ll
+    r2 = r10
+    r2 += -4
+    call 1
+    if r0 == 0 goto +9
+    r6 = *(u64 *)(r0 + 0)
+    *(u32 *)(r10 - 4) = 4
+    r1 = 0 ll
+    r2 = r10
+    r2 += -4
+    call 1
+    if r0 != 0 goto +2
+    r0 = r6
+    exit
+    r0 = 99
+    exit
+  )");
+  map_ref(p, 1, 0);
+  map_ref(p, 9, 0);
+  for (MapType t : {MapType::Array, MapType::PercpuArray}) {
+    SCOPED_TRACE(maps::map_type_name(static_cast<uint32_t>(t)));
+    Harness h({map_spec(t, 4, 8, 4)}, {program_spec(p)}, true, GetParam());
+    ASSERT_TRUE(h.ok());
+    const uint32_t k = 3;
+    std::vector<uint64_t> v(h.map(0)->sys_value_size() / 8, 1234);
+    ASSERT_EQ(h.map(0)->sys_update(&k, v.data(), 0), 0);
+    auto r = h.run();
+    ASSERT_TRUE(r.ok()) << r.error().str();
+    EXPECT_EQ(*r, 1234u);
+  }
 }
 
 // bpf_loop(10, cb, &sum, 0) where cb adds the index and stops after index 6:
@@ -406,6 +444,18 @@ TEST_P(HelperProgs, TracePrintkFromProgramGoesToSink) {
   EXPECT_EQ(*r, 4u);
   ASSERT_EQ(h.trace.size(), 1u);
   EXPECT_EQ(h.trace[0], "hi 7");
+}
+
+// runtime::ObjectOptions' default engine, "auto": the JIT for a verified
+// program (where the host has one), the checked interpreter without verification.
+TEST(EngineChoice, AutoIsTheJitForVerifiedProgramsOnly) {
+  EXPECT_EQ(runtime::ObjectOptions{}.engine, "auto");
+  Harness verified({}, {}, true, "auto");
+  ASSERT_TRUE(verified.ok());
+  EXPECT_STREQ(verified.obj->programs()[0]->engine().name(), jit::available() ? "jit" : "interpreter");
+  Harness unverified({}, {}, false, "auto");
+  ASSERT_TRUE(unverified.ok());
+  EXPECT_STREQ(unverified.obj->programs()[0]->engine().name(), "interpreter");
 }
 
 }  // namespace

@@ -18,13 +18,7 @@ namespace op = isa::op;
 using Prog = std::vector<Insn>;
 
 inline Insn ins(uint8_t opcode, uint8_t dst = 0, uint8_t src = 0, int16_t off = 0, int32_t imm = 0) {
-  Insn i;
-  i.opcode = opcode;
-  i.dst = dst & 0xf;
-  i.src = src & 0xf;
-  i.off = off;
-  i.imm = imm;
-  return i;
+  return userbpf::isa::make_insn(opcode, dst, src, off, imm);
 }
 
 // ALU: `o` is an op::ADD-style code; *_r forms take a register, off selects sdiv/smod/movsx.

@@ -163,9 +163,8 @@ Result<double> OurRunner::time(const Bytes& packet, uint32_t repeat) {
 size_t OurRunner::num_insns() const { return prog_->insns().size(); }
 
 Result<double> jit_compile_ns(const runtime::Program& prog) {
-  // The engine options Object::load passes.
-  vm::EngineOptions eo;
-  eo.helpers = &prog.object().helpers();
+  // The options Object::load built the program's engine with (verified: proofs given).
+  const vm::EngineOptions eo = prog.engine_options();
   double best = 0;
   const auto start = Clock::now();
   for (int i = 0; i < 200 && (i < 3 || elapsed_ns(start) < 50e6); ++i) {

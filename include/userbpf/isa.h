@@ -164,7 +164,10 @@ struct ValidateOptions {
 // Field-level validation of a whole program: every opcode known, reserved fields
 // zero, registers in range, LDDW complete, jump/call targets inside the program and
 // not into the middle of an LDDW.  Says nothing about memory safety (the verifier's job).
-Status validate(std::span<const Insn> prog, const ValidateOptions& opts = {});
+// `specs`, when given, receives each slot's spec (nullptr for an lddw's second
+// slot), for callers that go on to decode the program.
+Status validate(std::span<const Insn> prog, const ValidateOptions& opts = {},
+                std::vector<const InsnSpec*>* specs = nullptr);
 
 // Target slot index of a jump or local call at pc (pc + 1 + offset).
 int64_t jump_target(const Insn& insn, const InsnSpec& spec, size_t pc);

@@ -134,6 +134,10 @@ class Map {
   // Arrays (plain and per-CPU) answer lookups without a virtual call (the
   // kernel inlines the same computation for verified programs).
   bool is_array() const { return array_values_ != nullptr; }
+  // is_array(): where the elements live (for code that computes array_lookup in line).
+  uint8_t* array_values() const { return array_values_; }
+  uint64_t array_stride() const { return array_stride_; }
+  uint64_t array_cpu_stride() const { return array_cpu_stride_; }
   // is_array(): this CPU's value of element idx, nullptr when idx >= max_entries.
   uint8_t* array_lookup(uint32_t idx) const {
     if (idx >= spec_.max_entries) return nullptr;

@@ -38,6 +38,9 @@ class Program {
   const std::vector<verifier::InsnFacts>& facts() const { return facts_; }
   const verifier::VerifyStats& verify_stats() const { return verify_stats_; }
   Object& object() const { return *object_; }
+  // The options engine() was built with (its helpers, the proofs and array
+  // lookup sites taken from facts()): to build another engine of the program.
+  vm::EngineOptions engine_options() const;
 
  private:
   friend class Object;
@@ -49,6 +52,8 @@ class Program {
   std::unique_ptr<vm::Engine> engine_;
   std::vector<verifier::InsnFacts> facts_;
   verifier::VerifyStats verify_stats_;
+  std::vector<uint32_t> proofs_;  // per slot of insns_; empty when not verified
+  std::vector<vm::ArrayLookupSite> array_sites_;
   // When the engine leaves the verified context accesses unchecked (the JIT):
   // the bytes of context they read, and the span they write, checked once per
   // run by run_program.

@@ -55,9 +55,14 @@ enum InsnFact : uint16_t {
   kDeadBranchFallthrough = 1 << 10,  // conditional jump: always taken
 };
 
+inline constexpr int32_t kCallMapNone = -1;    // no map argument seen (yet)
+inline constexpr int32_t kCallMapVaries = -2;  // different maps, or one taken out of a map-in-map
 struct InsnFacts {
   uint16_t flags = 0;
   int32_t ctx_off = 0;  // kCtxAccess: offset into the uapi context (insn off + reg off)
+  // Helper calls with a map argument: the index (into the object's maps) of
+  // the map every path passes, as loaded by lddw; or kCallMapNone / kCallMapVaries.
+  int32_t call_map = kCallMapNone;
 };
 
 struct VerifyResult {

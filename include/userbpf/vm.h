@@ -37,7 +37,8 @@ struct HelperInfo {
   HelperFn fn = nullptr;
   // The same helper without re-checking what the verifier proves of its
   // arguments (map pointer kind, key/value memory); only the JIT calls it, and
-  // only for verified programs.  The checked engines keep `fn`.
+  // only for verified programs.  The checked engines keep `fn`.  It never sets
+  // ctx.stop, so the JIT does not test it afterwards.
   HelperFn trusted = nullptr;
 };
 
@@ -111,12 +112,26 @@ inline constexpr uint32_t kFits32 = 1u << 3;          // the result's upper 32 b
 inline constexpr uint32_t kVerified = 1u << 4;
 }  // namespace proof
 
+// A bpf_map_lookup_elem call on one array map, known on every path (the
+// verifier's word): its elements' layout, so that the JIT can compute the
+// element's address in line, as the kernel's map_gen_lookup does.
+struct ArrayLookupSite {
+  uint32_t slot = 0;          // the call instruction
+  uint32_t max_entries = 0;
+  uint8_t* values = nullptr;  // element 0 (of CPU 0)
+  uint64_t stride = 0;        // bytes from one element to the next
+  uint64_t cpu_stride = 0;    // per-CPU arrays: bytes from one CPU's value to the next; else 0
+  uint32_t ncpus = 1;         // per-CPU arrays: CPUs with a value
+};
+
 struct EngineOptions {
   const HelperRegistry* helpers = nullptr;  // helpers the program may call (checked at build)
   int max_cpu = 4;
   // One entry per instruction slot (proof:: bits), or empty: nothing proven.
   // Only read while the engine is built.
   std::span<const uint32_t> proofs;
+  // Verified programs only, sorted by slot; the maps must outlive the engine.
+  std::span<const ArrayLookupSite> array_lookups;
 };
 
 // Validates and pre-decodes the program for the checked interpreter.

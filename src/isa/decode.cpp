@@ -42,18 +42,20 @@ Error field_error(size_t pc, const Insn& insn, const std::string& what) {
 
 }  // namespace
 
-Status validate(std::span<const Insn> prog, const ValidateOptions& opts) {
+Status validate(std::span<const Insn> prog, const ValidateOptions& opts, std::vector<const InsnSpec*>* specs_out) {
   if (prog.empty()) return make_error(ErrorKind::Malformed, "empty program");
-  std::vector<bool> second_slot(prog.size(), false);
+  // Each slot's spec; nullptr marks the second slot of an lddw.
+  std::vector<const InsnSpec*> own;
+  std::vector<const InsnSpec*>& specs = specs_out ? *specs_out : own;
+  specs.assign(prog.size(), nullptr);
   // First pass: opcodes, fields, LDDW pairs.
   for (size_t pc = 0; pc < prog.size(); ++pc) {
     const Insn& insn = prog[pc];
     const InsnSpec* s = lookup(insn);
-    if (!s) {
-      if (insn.opcode == 0 && pc > 0 && second_slot[pc]) continue;
+    if (!s)
       return make_error(ErrorKind::Malformed, "unknown opcode " + hex8(insn.opcode) + " [" + disassemble(insn) + "]",
                         static_cast<int64_t>(pc));
-    }
+    specs[pc] = s;
     if (s->cpu > opts.max_cpu)
       return field_error(pc, insn, std::string(s->asm_name) + " needs cpu v" + std::to_string(s->cpu));
     if ((s->zero & kZeroDst) && insn.dst != 0) return field_error(pc, insn, "dst register must be 0");
@@ -87,22 +89,20 @@ Status validate(std::span<const Insn> prog, const ValidateOptions& opts) {
       if (insn.src > pseudo::MAP_IDX_VALUE) return field_error(pc, insn, "unknown lddw pseudo source");
       if (insn.src != 0 && !opts.allow_unresolved_pseudo)
         return field_error(pc, insn, "lddw pseudo source " + std::to_string(insn.src) + " was not resolved");
-      second_slot[pc + 1] = true;
-      ++pc;
+      ++pc;  // its second slot keeps a nullptr spec
     }
   }
   // Second pass: control-flow targets.
   for (size_t pc = 0; pc < prog.size(); ++pc) {
-    if (second_slot[pc]) continue;
+    const InsnSpec* s = specs[pc];
+    if (!s || (s->kind != Kind::Jump && s->op != Op::CALL_LOCAL)) continue;
     const Insn& insn = prog[pc];
-    const InsnSpec* s = lookup(insn);
-    if (s->kind != Kind::Jump && s->op != Op::CALL_LOCAL) continue;
     const int64_t target = jump_target(insn, *s, pc);
     if (target < 0 || target >= static_cast<int64_t>(prog.size()))
       return make_error(ErrorKind::Malformed,
                         "jump out of range: target " + std::to_string(target) + " [" + disassemble(insn) + "]",
                         static_cast<int64_t>(pc));
-    if (second_slot[static_cast<size_t>(target)])
+    if (!specs[static_cast<size_t>(target)])
       return make_error(ErrorKind::Malformed, "jump into the middle of an lddw [" + disassemble(insn) + "]",
                         static_cast<int64_t>(pc));
   }

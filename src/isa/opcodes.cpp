@@ -178,7 +178,8 @@ Table build() {
   return t;
 }
 
-const Table& table() {
+// Inlined: lookup() runs once per instruction of every program built.
+[[gnu::always_inline]] inline const Table& table() {
   static const Table t = build();
   return t;
 }

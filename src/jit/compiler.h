@@ -36,7 +36,8 @@ class Compiler : public Xbyak::CodeGenerator {
   // More than any one eBPF instruction emits.
   static constexpr size_t kMaxInsnBytes = 512;
 
-  Compiler(const vm::interp::Program& prog, std::span<const uint32_t> proofs, void* buf, size_t capacity);
+  // opts: its proofs and array lookup sites (read while compiling only).
+  Compiler(const vm::interp::Program& prog, const vm::EngineOptions& opts, void* buf, size_t capacity);
   // Emits everything; throws Xbyak::Error if the buffer is too small.
   void emit_all();
 
@@ -55,7 +56,9 @@ class Compiler : public Xbyak::CodeGenerator {
   // ---- compiler.cpp: structure, jumps, routines ----
   void find_blocks();
   void emit_routines();
-  void emit_insn(size_t pc);
+  void generate_routines();
+  void emit_insn(size_t pc, isa::Kind kind);
+  void avoid_jcc_erratum(size_t pc, isa::Kind kind);
   const Reg64& bpf(uint8_t r) const { return regs_[r]; }
   // isa::spec without its lookups: this runs once per instruction.
   const isa::InsnSpec& spec(isa::Op op) const { return *specs_[static_cast<size_t>(op)]; }
@@ -103,6 +106,7 @@ class Compiler : public Xbyak::CodeGenerator {
   void save_args_if_unverified();
   void restore_args_if_unverified();
   void emit_call_helper(uint64_t fn, int32_t id);
+  bool emit_array_lookup(const vm::ArrayLookupSite& s, uint64_t fn, int32_t id);
   void emit_callx(const DInsn& d);
   void emit_call_local(const DInsn& d);
   void emit_exit();
@@ -110,6 +114,8 @@ class Compiler : public Xbyak::CodeGenerator {
 
   const vm::interp::Program& prog_;
   std::span<const uint32_t> proofs_;
+  std::span<const vm::ArrayLookupSite> array_sites_;
+  size_t next_site_ = 0;  // first array site not emitted yet (sites are sorted by slot)
   const isa::InsnSpec* const* specs_;  // by isa::Op
   Reg64 regs_[isa::kNumRegs];          // eBPF register -> x86-64 register
   bool verified_ = false;  // every slot carries proof::kVerified
@@ -125,12 +131,15 @@ class Compiler : public Xbyak::CodeGenerator {
   };
   std::vector<Fixup> fixups_;
 
-  // Routine offsets.
-  size_t epilogue_ = 0, unwind_ = 0, zero_frame_ = 0;
-  size_t r_helper_stop_ = 0, r_packet_exit_ = 0, r_budget_ = 0, r_call_depth_ = 0, r_fall_off_ = 0,
-         r_unknown_callx_ = 0;
-  size_t r_check_[4][2] = {};   // [log2 size][write]
-  size_t r_misaligned_[4] = {};
+  // Where the shared routines start: the same in every program (they are
+  // emitted once per process and copied, see emit_routines).
+  struct RoutineOffsets {
+    size_t epilogue = 0, unwind = 0, zero_frame = 0;
+    size_t helper_stop = 0, packet_exit = 0, budget = 0, call_depth = 0, fall_off = 0, unknown_callx = 0;
+    size_t check[4][2] = {};  // [log2 size][write]
+    size_t misaligned[4] = {};
+  };
+  RoutineOffsets rt_;
 };
 
 }  // namespace userbpf::jit::detail

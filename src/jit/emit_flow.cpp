@@ -5,6 +5,10 @@
 
 #include "jit/x86_encode.h"
 
+#include <sys/rseq.h>
+
+#include <climits>
+
 namespace userbpf::jit::detail {
 
 using isa::Op;
@@ -86,7 +90,7 @@ void Compiler::after_helper() {
   *p++ = 0;
   put(p);
   const size_t ok = jcc8(kCondE);
-  call_routine(r_helper_stop_);
+  call_routine(rt_.helper_stop);
   bind8(ok);
 }
 
@@ -113,9 +117,14 @@ void Compiler::restore_args_if_unverified() {
 }
 
 void Compiler::emit_call_helper(uint64_t fn, int32_t id) {
-  // A verified program calls the variant that trusts what the verifier proved.
+  // A verified program calls the variant that trusts what the verifier proved
+  // (and never stops the run).
+  bool trusted = false;
   if (verified_ && prog_.helpers)
-    if (const vm::HelperInfo* h = prog_.helpers->find(id); h && h->trusted) fn = reinterpret_cast<uint64_t>(h->trusted);
+    if (const vm::HelperInfo* h = prog_.helpers->find(id); h && h->trusted) {
+      fn = reinterpret_cast<uint64_t>(h->trusted);
+      trusted = true;
+    }
   save_args_if_unverified();
   uint8_t* p = x86::op_rr(out(), x86::kMov, 9, 12, true);  // mov r9, r12 (the ExecContext*)
   p = x86::mov_ri(p, 10, fn);
@@ -124,7 +133,59 @@ void Compiler::emit_call_helper(uint64_t fn, int32_t id) {
   *p++ = 0xD2;
   put(p);
   restore_args_if_unverified();
-  after_helper();
+  if (!trusted) after_helper();
+}
+
+// bpf_map_lookup_elem on an array map known at this call (verified programs:
+// r2 points to a readable 4-byte key, r1..r5 are dead afterwards): r0 =
+// values + key * stride (+ cpu * cpu_stride), or NULL past the end, as the
+// kernel's array_map_gen_lookup computes it.  The CPU comes from the rseq area
+// glibc registers for every thread (what sched_getcpu reads); without it, or
+// when the CPU number is out of range, the helper is called.  False: not
+// inlined (nothing emitted).
+bool Compiler::emit_array_lookup(const vm::ArrayLookupSite& s, uint64_t fn, int32_t id) {
+  const bool percpu = s.cpu_stride != 0;
+  const int64_t cpu_disp = __rseq_size >= 8 ? static_cast<int64_t>(__rseq_offset) + 4 : INT64_MAX;
+  if (s.stride > INT32_MAX || s.cpu_stride > INT32_MAX || s.max_entries > INT32_MAX) return false;
+  if (percpu && (cpu_disp < INT32_MIN || cpu_disp > INT32_MAX || s.ncpus == 0 || s.ncpus > INT32_MAX)) return false;
+  auto scale = [this](int r, uint64_t by) {  // r *= by (64-bit)
+    if (by == 1) return;
+    if ((by & (by - 1)) == 0) put(x86::shift_ri(out(), 4, r, static_cast<uint8_t>(__builtin_ctzll(by)), true));
+    else put(x86::imul_rri(out(), r, r, static_cast<int32_t>(by), true));
+  };
+  uint8_t* p = out();
+  *p++ = 0x8B;  // mov eax, [rsi]
+  *p++ = 0x06;
+  put(x86::op_ri(p, x86::kExtCmp, 0, static_cast<int32_t>(s.max_entries), false));
+  const size_t past_end = jcc8(kCondAE);
+  scale(0, s.stride);
+  size_t slow = 0;
+  if (percpu) {
+    p = out();
+    *p++ = 0x64;  // mov r11d, fs:[cpu_disp]
+    *p++ = 0x44;
+    *p++ = 0x8B;
+    *p++ = 0x1C;
+    *p++ = 0x25;
+    put(x86::imm32(p, static_cast<uint32_t>(cpu_disp)));
+    put(x86::op_ri(out(), x86::kExtCmp, 11, static_cast<int32_t>(s.ncpus), false));
+    slow = jcc8(kCondAE);
+    scale(11, s.cpu_stride);
+    put(x86::op_rr(out(), x86::kAdd, 0, 11, true));
+  }
+  put(x86::mov_ri(out(), 11, reinterpret_cast<uint64_t>(s.values)));
+  put(x86::op_rr(out(), x86::kAdd, 0, 11, true));
+  const size_t done = jmp8();
+  bind8(past_end);
+  put(x86::op_rr(out(), x86::kXor, 0, 0, false));
+  if (percpu) {
+    const size_t done2 = jmp8();
+    bind8(slow);
+    emit_call_helper(fn, id);
+    bind8(done2);
+  }
+  bind8(done);
+  return true;
 }
 
 void Compiler::emit_callx(const DInsn& d) {
@@ -149,7 +210,7 @@ void Compiler::emit_callx(const DInsn& d) {
   pop(rdi);
   test(r10, r10);
   const size_t ok = jcc8(kCondNE);
-  call_routine(r_unknown_callx_);
+  call_routine(rt_.unknown_callx);
   bind8(ok);
   save_args_if_unverified();
   mov(r9, r12);
@@ -167,7 +228,7 @@ void Compiler::emit_call_local(const DInsn& d) {
   mov(r10, qword[r12 + L.stack_hi]);
   cmp(r11, qword[r10 + offsetof(JitRun, floor)]);
   const size_t deep_enough = jcc8(kCondAE);
-  call_routine(r_call_depth_);
+  call_routine(rt_.call_depth);
   bind8(deep_enough);
   if (counting_) budget_then(SIZE_MAX);
   push(rbx);
@@ -178,7 +239,7 @@ void Compiler::emit_call_local(const DInsn& d) {
   sub(rbp, isa::kStackSize);
   lea(r10, ptr[rbp - isa::kStackSize]);
   mov(qword[r12 + L.stack_lo], r10);
-  call_routine(zero_frame_);
+  call_routine(rt_.zero_frame);
   call_insn(static_cast<size_t>(d.off));
   pop(rbp);
   pop(r15);

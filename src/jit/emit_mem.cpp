@@ -39,11 +39,11 @@ Compiler::MemRef Compiler::mem_operand(uint8_t base, int32_t off, uint32_t size,
                         off + static_cast<int32_t>(size) <= 0 && (!atomic || off % static_cast<int32_t>(size) == 0);
   if ((proof(pc) & vm::proof::kMemSafe) || in_frame) return {xreg(base), off};
   put(x86::lea(out(), 11, xreg(base), off));
-  call_routine(r_check_[log2_size(size)][write ? 1 : 0]);
+  call_routine(rt_.check[log2_size(size)][write ? 1 : 0]);
   if (atomic) {
     test(r11b, static_cast<uint8_t>(size - 1));
     const size_t ok = jcc8(kCondE);
-    call_routine(r_misaligned_[log2_size(size)]);
+    call_routine(rt_.misaligned[log2_size(size)]);
     bind8(ok);
   }
   return {11, 0};
@@ -153,7 +153,7 @@ void Compiler::emit_ld_packet(const DInsn& d, Op op) {
   pop(rdi);
   test(r11, r11);
   const size_t ok = jcc8(kCondNE);
-  call_routine(r_packet_exit_);
+  call_routine(rt_.packet_exit);
   bind8(ok);
 }
 

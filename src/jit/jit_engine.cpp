@@ -27,7 +27,7 @@ void release(Compiled& c) {
   c.mapped = 0;
 }
 
-Result<Compiled> compile(const vm::interp::Program& prog, std::span<const uint32_t> proofs) {
+Result<Compiled> compile(const vm::interp::Program& prog, const vm::EngineOptions& opts) {
   // Generous room per instruction; unused pages are returned right after.
   size_t capacity = page_round(prog.raw.size() * 192 + 16384);
   for (int attempt = 0; attempt < 4; ++attempt, capacity *= 2) {
@@ -35,7 +35,7 @@ Result<Compiled> compile(const vm::interp::Program& prog, std::span<const uint32
     if (mem == MAP_FAILED) return make_error(ErrorKind::Runtime, "cannot map memory for JIT code");
     Compiled out;
     try {
-      Compiler c(prog, proofs, mem, capacity);
+      Compiler c(prog, opts, mem, capacity);
       c.emit_all();
       out.size = c.getSize();
       out.offsets = c.take_offsets();
@@ -199,7 +199,7 @@ Result<std::unique_ptr<vm::Engine>> make_jit(std::span<const isa::Insn> prog, co
                                                       " entries for " + std::to_string(prog.size()) + " instructions");
   Result<vm::interp::Program> p = vm::interp::build_program(prog, opts);
   if (!p) return p.error();
-  Result<detail::Compiled> c = detail::compile(*p, opts.proofs);
+  Result<detail::Compiled> c = detail::compile(*p, opts);
   if (!c) return c.error();
   return std::unique_ptr<vm::Engine>(std::make_unique<Jit>(std::move(*p), std::move(*c)));
 }

@@ -68,8 +68,8 @@ struct Compiled {
   std::vector<uint32_t> tail;
 };
 
-// Generates the code for a decoded program.  `proofs` is empty or one entry per slot.
-Result<Compiled> compile(const vm::interp::Program& prog, std::span<const uint32_t> proofs);
+// Generates the code for a decoded program.  opts.proofs is empty or one entry per slot.
+Result<Compiled> compile(const vm::interp::Program& prog, const vm::EngineOptions& opts);
 void release(Compiled& c);
 
 // Tests switch BMI2 (shlx/shrx/sarx) off to cover the shifts through cl on

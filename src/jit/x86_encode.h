@@ -199,4 +199,26 @@ inline uint8_t* add_mi64(uint8_t* p, int base, int32_t disp, int32_t imm) {
   return p;
 }
 
+// n bytes of padding as the fewest instructions: the recommended multi-byte
+// NOP forms (0F 1F /0 with growing addressing, 66-prefixed), up to 9 each.
+inline uint8_t* nops(uint8_t* p, size_t n) {
+  static constexpr uint8_t kForms[9][9] = {
+      {0x90},
+      {0x66, 0x90},
+      {0x0F, 0x1F, 0x00},
+      {0x0F, 0x1F, 0x40, 0x00},
+      {0x0F, 0x1F, 0x44, 0x00, 0x00},
+      {0x66, 0x0F, 0x1F, 0x44, 0x00, 0x00},
+      {0x0F, 0x1F, 0x80, 0x00, 0x00, 0x00, 0x00},
+      {0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
+      {0x66, 0x0F, 0x1F, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00},
+  };
+  while (n > 0) {
+    const size_t k = n < 9 ? n : 9;
+    for (size_t i = 0; i < k; ++i) *p++ = kForms[k - 1][i];
+    n -= k;
+  }
+  return p;
+}
+
 }  // namespace userbpf::jit::x86

@@ -1,6 +1,8 @@
 // Object::load: the step from a description (loader::ObjectSpec) to something that
 // runs.  Maps are created first (programs refer to them), then programs are
 // resolved and built, then static map-in-map / prog_array slots are filled.
+#include <linux/bpf.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -70,6 +72,30 @@ std::vector<uint32_t> engine_proofs(std::span<const verifier::InsnFacts> facts, 
   return out;
 }
 
+// bpf_map_lookup_elem calls the verifier saw pass one array map on every
+// path, with where that map keeps its elements.
+std::vector<vm::ArrayLookupSite> array_lookup_sites(std::span<const verifier::InsnFacts> facts,
+                                                    std::span<const size_t> new_index,
+                                                    std::span<const isa::Insn> insns, const Object& obj) {
+  std::vector<vm::ArrayLookupSite> out;
+  for (size_t i = 0; i < facts.size() && i + 1 < new_index.size(); ++i) {
+    if (facts[i].call_map < 0 || new_index[i] >= insns.size()) continue;
+    const isa::Insn& in = insns[new_index[i]];
+    if (in.opcode != (isa::op::JMP | isa::op::CALL) || in.src != isa::pseudo::CALL_HELPER ||
+        in.imm != BPF_FUNC_map_lookup_elem)
+      continue;
+    const maps::Map* m = obj.map(static_cast<size_t>(facts[i].call_map));
+    if (!m || !m->is_array()) continue;
+    out.push_back({.slot = static_cast<uint32_t>(new_index[i]),
+                   .max_entries = m->spec().max_entries,
+                   .values = m->array_values(),
+                   .stride = m->array_stride(),
+                   .cpu_stride = m->array_cpu_stride(),
+                   .ncpus = static_cast<uint32_t>(maps::num_possible_cpus())});
+  }
+  return out;
+}
+
 // How far past r1 the rewritten context accesses reach, and the span they write.
 struct CtxReach {
   uint32_t size = 0, write_lo = UINT32_MAX, write_hi = 0;
@@ -97,6 +123,14 @@ CtxReach ctx_reach(std::span<const verifier::InsnFacts> facts, std::span<const s
 }  // namespace
 
 Program* program_by_id(uint32_t id) { return program_registry().find(id); }
+
+vm::EngineOptions Program::engine_options() const {
+  vm::EngineOptions eo;
+  eo.helpers = &object_->helpers();
+  eo.proofs = proofs_;
+  eo.array_lookups = array_sites_;
+  return eo;
+}
 
 Object::~Object() {
   for (auto& p : programs_) program_registry().remove(p->id_);
@@ -182,7 +216,8 @@ Result<std::unique_ptr<Object>> Object::load(loader::ObjectSpec spec, const Obje
     prog->object_ = obj.get();
     prog->insns_ = ps.insns;
     if (auto st = check_helpers_supported(obj->helpers_, ps.insns); !st) return at_program(st.error(), ps);
-    std::vector<uint32_t> proofs;  // empty: the engine checks everything
+    std::vector<uint32_t>& proofs = prog->proofs_;  // empty: the engine checks everything
+    std::vector<vm::ArrayLookupSite>& array_sites = prog->array_sites_;
     if (opts.verify) {
       verifier::VerifyOptions vo;
       vo.gpl_compatible = verifier::license_is_gpl_compatible(obj->spec_.license);
@@ -204,6 +239,7 @@ Result<std::unique_ptr<Object>> Object::load(loader::ObjectSpec spec, const Obje
       if (!rw) return at_program(rw.error(), ps);
       prog->insns_ = std::move(*rw);
       proofs = engine_proofs(prog->facts_, new_index, prog->insns_.size());
+      array_sites = array_lookup_sites(prog->facts_, new_index, prog->insns_, *obj);
       if (vm::resolve_engine(opts.engine, true) == "jit") {
         const CtxReach reach = ctx_reach(prog->facts_, new_index, prog->insns_);
         prog->trusted_ctx_size_ = reach.size;
@@ -257,10 +293,7 @@ Result<std::unique_ptr<Object>> Object::load(loader::ObjectSpec spec, const Obje
       }
       ++pc;
     }
-    vm::EngineOptions eo;
-    eo.helpers = &obj->helpers_;
-    eo.proofs = proofs;
-    auto engine = vm::make_engine(opts.engine, insns, eo);
+    auto engine = vm::make_engine(opts.engine, insns, prog->engine_options());
     if (!engine) return at_program(engine.error(), ps);
     prog->engine_ = std::move(*engine);
     prog->id_ = program_registry().add(prog.get());

@@ -223,6 +223,7 @@ bool Env::check_helper_call(const Insn& in) {
       case ArgKind::ConstMapPtr: {
         if (reg.type != RegType::ConstMapPtr || reg.maybe_null) return type_err("map_ptr");
         map = reg.map;
+        note_call_map(reg.inner_map ? kCallMapVaries : map);
         if (!map_fits_helper(map_spec(map), id))
           return fail("cannot pass map_type " + std::to_string(map_spec(map)->type) + " into func " + p->name + "#" +
                           std::to_string(id),
@@ -336,6 +337,7 @@ bool Env::check_helper_call(const Insn& in) {
       if (map_is(m, {MapType::ArrayOfMaps, MapType::HashOfMaps})) {
         r0 = Reg::pointer(RegType::ConstMapPtr);
         r0.map = m->inner_map_index;
+        r0.inner_map = true;
       } else {
         r0 = Reg::pointer(RegType::MapValue);
         r0.map = map;

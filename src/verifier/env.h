@@ -132,6 +132,8 @@ class Env {
   void push_branch(const State& st, int32_t pc);
   void push_branch(State&& st, int32_t pc);
   void set_fact(int32_t pc, uint16_t flags);
+  // The map a helper call at pc_ is passed on this path (kCallMapVaries: not one known map).
+  void note_call_map(int32_t map);
   void note_stack_depth(Frame& f, int64_t lowest_off);
   int32_t func_index(int32_t pc) const { return func_of_[static_cast<size_t>(pc)]; }
   std::vector<uint32_t> subprog_depth_;  // deepest stack byte used, per function

@@ -35,6 +35,7 @@ struct Reg {
   RegType type = RegType::NotInit;
   bool maybe_null = false;
   bool rdonly = false;    // memory the program may not write (.rodata values, map keys)
+  bool inner_map = false; // ConstMapPtr out of a map-in-map: `map` is only its template
   int32_t off = 0;        // pointers: fixed offset
   Scalar var;             // scalars: the value; pointers: the variable offset
   uint32_t id = 0;        // NULL-check group, packet-range group, linked scalars

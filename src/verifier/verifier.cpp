@@ -62,6 +62,12 @@ void Env::set_fact(int32_t pc, uint16_t flags) {
   visit_flags_ |= flags;
 }
 
+void Env::note_call_map(int32_t map) {
+  int32_t& known = facts_[static_cast<size_t>(pc_)].call_map;
+  if (known == kCallMapNone) known = map;
+  else if (known != map) known = kCallMapVaries;
+}
+
 // Facts of one visit are merged into what earlier visits proved: a safety fact
 // holds only if it held on every visit.
 void Env::merge_facts(int32_t pc) {

@@ -34,10 +34,9 @@ Error build_error(ErrorKind kind, const std::string& msg, std::span<const isa::I
 }
 
 // Decodes one validated instruction; the caller handles the lddw second slot.
-Result<DInsn> decode(std::span<const isa::Insn> prog, size_t pc, const EngineOptions& opts) {
+Status decode(std::span<const isa::Insn> prog, size_t pc, const isa::InsnSpec* s, const EngineOptions& opts,
+              DInsn& d) {
   const isa::Insn& insn = prog[pc];
-  const isa::InsnSpec* s = isa::lookup(insn);  // non-null: validate() passed
-  DInsn d;
   d.op = static_cast<uint8_t>(s->op);
   d.dst = insn.dst;
   d.src = insn.src;
@@ -94,7 +93,7 @@ Result<DInsn> decode(std::span<const isa::Insn> prog, size_t pc, const EngineOpt
       break;
     default: break;
   }
-  return d;
+  return ok_status();
 }
 
 class Interpreter final : public Engine {
@@ -140,7 +139,8 @@ Result<Program> build_program(std::span<const isa::Insn> prog, const EngineOptio
   isa::ValidateOptions vo;
   vo.max_cpu = opts.max_cpu;
   vo.allow_unresolved_pseudo = true;  // refused below with interpreter-specific messages
-  if (Status st = isa::validate(prog, vo); !st) return st.error();
+  std::vector<const isa::InsnSpec*> specs;
+  if (Status st = isa::validate(prog, vo, &specs); !st) return st.error();
   if (prog.size() > static_cast<size_t>(INT32_MAX))
     return make_error(ErrorKind::Unsupported, "program too large for the interpreter");
 
@@ -150,11 +150,10 @@ Result<Program> build_program(std::span<const isa::Insn> prog, const EngineOptio
   p.helpers = opts.helpers;
   p.func_entries.push_back(0);
   for (size_t pc = 0; pc < prog.size(); ++pc) {
-    Result<DInsn> d = decode(prog, pc, opts);
-    if (!d) return d.error();
-    p.code[pc] = *d;
-    if (d->op == static_cast<uint8_t>(isa::Op::CALL_LOCAL)) p.func_entries.push_back(static_cast<uint32_t>(d->off));
-    if (isa::is_lddw(prog[pc]) && prog[pc].src == isa::pseudo::FUNC) p.func_entries.push_back(static_cast<uint32_t>(d->imm));
+    DInsn& d = p.code[pc];
+    if (Status st = decode(prog, pc, specs[pc], opts, d); !st) return st.error();
+    if (d.op == static_cast<uint8_t>(isa::Op::CALL_LOCAL)) p.func_entries.push_back(static_cast<uint32_t>(d.off));
+    if (isa::is_lddw(prog[pc]) && prog[pc].src == isa::pseudo::FUNC) p.func_entries.push_back(static_cast<uint32_t>(d.imm));
     if (isa::is_lddw(prog[pc])) p.code[++pc].op = interp::kOpLddwHi;
   }
   std::sort(p.func_entries.begin(), p.func_entries.end());

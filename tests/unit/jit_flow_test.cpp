@@ -246,5 +246,42 @@ TEST(JitFlow, CodeListing) {
   EXPECT_NE(text.find("div"), std::string::npos) << text;
 }
 
+// Verified code keeps every jump and exit, with the compare the CPU fuses to
+// it, inside one 32-byte line (the JCC erratum): padding NOPs go before it.
+TEST(JitFlow, VerifiedJumpsStayInside32ByteLines) {
+  size_t jumps = 0, padded = 0;
+  for (uint64_t seed = 1; seed <= 120; ++seed) {
+    testing::RandomProgOptions o;
+    o.max_cpu = 4;
+    const Prog p = testing::random_program(seed, o);
+    vm::EngineOptions eo;
+    const std::vector<uint32_t> proofs = all_proven(p);
+    eo.proofs = proofs;
+    auto e = jit::make_jit(p, eo);
+    ASSERT_TRUE(e.ok()) << e.error().str();
+    const auto& j = dynamic_cast<const jit::JitEngine&>(**e);
+    ASSERT_TRUE(j.verified());
+    const auto offs = j.insn_offsets();
+    for (size_t pc = 0; pc < p.size(); ++pc) {
+      const isa::InsnSpec* s = isa::lookup(p[pc]);
+      if (!s || (s->kind != isa::Kind::Jump && s->kind != isa::Kind::Exit)) continue;
+      const auto code = j.code().subspan(offs[pc], offs[pc + 1] - offs[pc]);
+      const auto native = jit::disassemble_native(code, 0);
+      size_t first = 0;  // the first instruction past the padding
+      while (first < native.size() && native[first].text.rfind("nop", 0) == 0) ++first;
+      if (first > 0) ++padded;
+      ASSERT_LT(first, native.size());
+      const size_t start = native[first].offset;
+      const size_t lo = offs[pc] + start, end = offs[pc + 1];
+      ASSERT_GT(end, lo);
+      EXPECT_EQ(lo / 32, (end - 1) / 32) << "seed " << seed << " pc " << pc << ": [" << lo << ", " << end << ")";
+      EXPECT_NE(end % 32, 0u) << "seed " << seed << " pc " << pc << " ends on a 32-byte boundary";
+      ++jumps;
+    }
+  }
+  EXPECT_GT(jumps, 500u);
+  EXPECT_GT(padded, 10u);  // the rule did move some
+}
+
 }  // namespace
 }  // namespace userbpf::jit_test

@@ -364,11 +364,16 @@ void Compiler::emit_all() {
   const CtxLayout& L = ctx_layout();
   const size_t n = prog_.raw.size();
   offsets_.assign(n + 1, 0);
+  if (verified_) fusion_ = plan_fusions(prog_, proofs_);
   for (size_t pc = 0; pc < n; ++pc) {
     pc_ = pc;
     offsets_[pc] = static_cast<uint32_t>(getSize());
     if (prog_.code[pc].op == kOpLddwHi) continue;
     if (getSize() + kMaxInsnBytes > maxSize_) codegen_error(Xbyak::ERR_CODE_IS_TOO_BIG);
+    if (!fusion_.action.empty() && fusion_.action[pc] != FusionPlan::kEmit) {
+      if (fusion_.action[pc] >= FusionPlan::kFused) emit_fused(fusion_.fused[fusion_.action[pc] - FusionPlan::kFused]);
+      continue;
+    }
     if (counting_ && leader_[pc]) put(x86::add_mi64(out(), 12, L.insns_executed, static_cast<int32_t>(tail_[pc])));
     const isa::Kind kind = spec(static_cast<Op>(prog_.code[pc].op)).kind;
     emit_insn(pc, kind);

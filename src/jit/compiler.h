@@ -18,6 +18,7 @@
 #include <span>
 #include <vector>
 
+#include "jit/fuse.h"
 #include "jit/jit_internal.h"
 
 namespace userbpf::jit::detail {
@@ -80,6 +81,7 @@ class Compiler : public Xbyak::CodeGenerator {
   void emit_divmod(const DInsn& d, bool is64, bool is_signed, bool is_mod, bool reg_src, bool nonzero);
   void emit_shift(const DInsn& d, bool is64, int kind, bool reg_src);
   void emit_endian(const DInsn& d, isa::Op op);
+  void emit_fused(const Fusion& f);
 
   // Raw output for the x86_encode.h forms: emit_all reserves room for the
   // longest instruction before each one, so these never overflow.
@@ -130,6 +132,7 @@ class Compiler : public Xbyak::CodeGenerator {
     uint32_t target;  // instruction slot
   };
   std::vector<Fixup> fixups_;
+  FusionPlan fusion_;  // verified programs
 
   // Where the shared routines start: the same in every program (they are
   // emitted once per process and copied, see emit_routines).

@@ -203,6 +203,28 @@ void Compiler::emit_shift(const DInsn& d, bool is64, int kind, bool reg_src) {
   if (!is64) mov(D.cvt32(), D.cvt32());
 }
 
+// The idioms fuse.h finds, as one or two x86 instructions.
+void Compiler::emit_fused(const Fusion& f) {
+  const int d = xreg(f.dst);
+  if (f.kind == Fusion::kRotl32) {
+    if (f.src != f.dst) put(x86::op_rr(out(), x86::kMov, d, xreg(f.src), false));
+    put(x86::shift_ri(out(), 0, d, f.count, false));  // rol r32, count
+    return;
+  }
+  uint8_t* p = x86::load(out(), d, xreg(f.src), f.off, f.size, false);
+  if (f.kind == Fusion::kLoadBE) {
+    if (f.size == 4) {  // bswap r32
+      if (d >= 8) *p++ = 0x41;
+      *p++ = 0x0F;
+      *p++ = static_cast<uint8_t>(0xC8 | (d & 7));
+    } else {  // rol r16, 8 (the upper half is already zero)
+      *p++ = 0x66;
+      p = x86::shift_ri(p, 0, d, 8, false);
+    }
+  }
+  put(p);
+}
+
 void Compiler::emit_endian(const DInsn& d, Op op) {
   const Reg64& D = bpf(d.dst);
   switch (op) {

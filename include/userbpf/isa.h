@@ -160,6 +160,10 @@ std::vector<uint8_t> to_bytes(std::span<const Insn> insns);
 struct ValidateOptions {
   int max_cpu = 4;                 // reject instructions newer than this cpu version
   bool allow_unresolved_pseudo = true;  // LDDW pseudo sources / kfunc calls left for the loader
+  // The verifier accepted the program (and checked every field): only what
+  // decoding relies on is checked again (opcodes, register numbers, callx and
+  // helper operands, lddw pairs, jump targets).
+  bool verified = false;
 };
 // Field-level validation of a whole program: every opcode known, reserved fields
 // zero, registers in range, LDDW complete, jump/call targets inside the program and

@@ -40,6 +40,27 @@ Error field_error(size_t pc, const Insn& insn, const std::string& what) {
                     static_cast<int64_t>(pc));
 }
 
+// Reserved fields, register numbers and cpu version of one instruction.
+Status check_fields(size_t pc, const Insn& insn, const InsnSpec& s, const ValidateOptions& opts) {
+  if (s.cpu > opts.max_cpu)
+    return field_error(pc, insn, std::string(s.asm_name) + " needs cpu v" + std::to_string(s.cpu));
+  if ((s.zero & kZeroDst) && insn.dst != 0) return field_error(pc, insn, "dst register must be 0");
+  if ((s.zero & kZeroSrc) && insn.src != 0) return field_error(pc, insn, "src register must be 0");
+  if ((s.zero & kZeroOff) && insn.off != 0) return field_error(pc, insn, "offset must be 0");
+  if ((s.zero & kZeroImm) && insn.imm != 0) return field_error(pc, insn, "immediate must be 0");
+  if (insn.dst >= kNumRegs) return field_error(pc, insn, "dst register r" + std::to_string(insn.dst) + " does not exist");
+  if (insn.src >= kNumRegs && s.uses_src_reg)
+    return field_error(pc, insn, "src register r" + std::to_string(insn.src) + " does not exist");
+  // r10 is read-only: anything that writes dst as a register must not name it.
+  const bool writes_dst = s.kind == Kind::Alu || s.kind == Kind::Endian || s.kind == Kind::Load ||
+                          s.kind == Kind::LoadImm64;
+  if (writes_dst && insn.dst == kFramePointer) return field_error(pc, insn, "r10 (frame pointer) is read-only");
+  // Fetching atomics write the old value back into src.
+  if (s.kind == Kind::Atomic && (insn.imm & op::FETCH) && insn.src == kFramePointer)
+    return field_error(pc, insn, "r10 (frame pointer) is read-only");
+  return ok_status();
+}
+
 }  // namespace
 
 Status validate(std::span<const Insn> prog, const ValidateOptions& opts, std::vector<const InsnSpec*>* specs_out) {
@@ -56,22 +77,12 @@ Status validate(std::span<const Insn> prog, const ValidateOptions& opts, std::ve
       return make_error(ErrorKind::Malformed, "unknown opcode " + hex8(insn.opcode) + " [" + disassemble(insn) + "]",
                         static_cast<int64_t>(pc));
     specs[pc] = s;
-    if (s->cpu > opts.max_cpu)
-      return field_error(pc, insn, std::string(s->asm_name) + " needs cpu v" + std::to_string(s->cpu));
-    if ((s->zero & kZeroDst) && insn.dst != 0) return field_error(pc, insn, "dst register must be 0");
-    if ((s->zero & kZeroSrc) && insn.src != 0) return field_error(pc, insn, "src register must be 0");
-    if ((s->zero & kZeroOff) && insn.off != 0) return field_error(pc, insn, "offset must be 0");
-    if ((s->zero & kZeroImm) && insn.imm != 0) return field_error(pc, insn, "immediate must be 0");
-    if (insn.dst >= kNumRegs) return field_error(pc, insn, "dst register r" + std::to_string(insn.dst) + " does not exist");
-    if (insn.src >= kNumRegs && s->uses_src_reg)
-      return field_error(pc, insn, "src register r" + std::to_string(insn.src) + " does not exist");
-    // r10 is read-only: anything that writes dst as a register must not name it.
-    const bool writes_dst = s->kind == Kind::Alu || s->kind == Kind::Endian || s->kind == Kind::Load ||
-                            s->kind == Kind::LoadImm64;
-    if (writes_dst && insn.dst == kFramePointer) return field_error(pc, insn, "r10 (frame pointer) is read-only");
-    // Fetching atomics write the old value back into src.
-    if (s->kind == Kind::Atomic && (insn.imm & op::FETCH) && insn.src == kFramePointer)
-      return field_error(pc, insn, "r10 (frame pointer) is read-only");
+    if (opts.verified) {
+      if (insn.dst >= kNumRegs || (insn.src >= kNumRegs && s->uses_src_reg))
+        return field_error(pc, insn, "register out of range");
+    } else if (Status st = check_fields(pc, insn, *s, opts); !st) {
+      return st;
+    }
     if (s->op == Op::CALLX) {
       const int reg = insn.dst != 0 ? insn.dst : insn.imm;
       if (insn.dst != 0 && insn.imm != 0) return field_error(pc, insn, "callx takes its register in dst or imm, not both");

@@ -37,14 +37,6 @@ bool host_has_bmi2() {
 
 std::atomic<bool> g_bmi2_allowed{true};
 
-const isa::InsnSpec* const* spec_table() {
-  static const auto table = [] {
-    std::array<const isa::InsnSpec*, isa::kNumOps> t{};
-    for (size_t i = 0; i < isa::kNumOps; ++i) t[i] = &isa::spec(static_cast<isa::Op>(i));
-    return t;
-  }();
-  return table.data();
-}
 
 // eBPF register -> x86-64 register (see compiler.h).
 constexpr int kRegMap[isa::kNumRegs] = {
@@ -56,6 +48,15 @@ constexpr int kRegMap[isa::kNumRegs] = {
 }  // namespace
 
 void allow_bmi2_for_testing(bool allowed) { g_bmi2_allowed = allowed; }
+
+const isa::InsnSpec* const* spec_table() {
+  static const auto table = [] {
+    std::array<const isa::InsnSpec*, isa::kNumOps> t{};
+    for (size_t i = 0; i < isa::kNumOps; ++i) t[i] = &isa::spec(static_cast<isa::Op>(i));
+    return t;
+  }();
+  return table.data();
+}
 
 Compiler::Compiler(const vm::interp::Program& prog, const vm::EngineOptions& opts, void* buf, size_t capacity)
     : Xbyak::CodeGenerator(capacity, buf),
@@ -364,7 +365,7 @@ void Compiler::emit_all() {
   const CtxLayout& L = ctx_layout();
   const size_t n = prog_.raw.size();
   offsets_.assign(n + 1, 0);
-  if (verified_) fusion_ = plan_fusions(prog_, proofs_);
+  if (verified_) fusion_ = plan_fusions(prog_, proofs_, specs_);
   for (size_t pc = 0; pc < n; ++pc) {
     pc_ = pc;
     offsets_[pc] = static_cast<uint32_t>(getSize());

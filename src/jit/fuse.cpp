@@ -20,13 +20,18 @@ constexpr uint16_t kArgs = 0x3E;         // r1..r5
 constexpr uint16_t kCallerSaved = 0x3F;  // r0..r5
 constexpr uint8_t kNone = 0xFF;
 
-const isa::InsnSpec& spec_of(const DInsn& d) {
-  static const auto table = [] {
-    std::array<const isa::InsnSpec*, isa::kNumOps> t{};
-    for (size_t i = 0; i < isa::kNumOps; ++i) t[i] = &isa::spec(static_cast<Op>(i));
-    return t;
-  }();
-  return *table[d.op];
+// The ALU operations an idiom is made of.
+bool idiom_op(Op op) {
+  switch (op) {
+    case Op::MOV64_REG:
+    case Op::MOV32_REG:
+    case Op::LSH64_IMM:
+    case Op::LSH32_IMM:
+    case Op::RSH32_IMM:
+    case Op::OR64_REG:
+    case Op::OR32_REG: return true;
+    default: return false;
+  }
 }
 
 struct UseDef {
@@ -62,7 +67,7 @@ UseDef use_def(const DInsn& d, const isa::InsnSpec& s) {
 
 // What a register holds, as far as the idioms go.
 struct Sym {
-  enum Kind : uint8_t { kOpaque, kBytes, kCopy, kShl, kShr };
+  enum Kind : uint8_t { kOpaque, kBytes, kShl, kShr };
   Kind kind = kOpaque;
   uint8_t reg = 0;     // kBytes: the base register; else the register the value was read from
   uint8_t amount = 0;  // kShl / kShr: the shift count
@@ -113,7 +118,8 @@ bool complete(const Sym& s, uint8_t dst, Fusion& f) {
 
 class Planner {
  public:
-  Planner(const vm::interp::Program& prog, std::span<const uint32_t> proofs) : prog_(prog), proofs_(proofs) {}
+  Planner(const vm::interp::Program& prog, std::span<const uint32_t> proofs, const isa::InsnSpec* const* specs)
+      : prog_(prog), proofs_(proofs), specs_(specs) {}
 
   FusionPlan run() {
     scan();
@@ -153,8 +159,11 @@ class Planner {
   void liveness();
   bool check(Candidate& c, const std::vector<uint8_t>& claimed) const;
 
+  const isa::InsnSpec& spec_of(uint8_t op) const { return *specs_[op]; }
+
   const vm::interp::Program& prog_;
   std::span<const uint32_t> proofs_;
+  const isa::InsnSpec* const* specs_;  // by isa::Op
   std::array<Sym, isa::kNumRegs> sym_{};
   std::array<uint32_t, isa::kNumRegs> vid_{}, vid32_{};  // value numbers: whole register, low 32 bits
   uint32_t next_ = 1;
@@ -169,7 +178,7 @@ void Planner::scan() {
   for (size_t pc = 0; pc < n; ++pc) {
     const DInsn& d = prog_.code[pc];
     if (d.op == kOpLddwHi) continue;
-    const isa::InsnSpec& s = spec_of(d);
+    const isa::InsnSpec& s = spec_of(d.op);
     switch (s.kind) {
       case isa::Kind::Load: {
         Sym v;
@@ -188,8 +197,8 @@ void Planner::scan() {
         break;
       }
       case isa::Kind::Alu: {
-        const Sym v = alu(d, s.op, pc);
-        sym_[d.dst] = v;
+        if (idiom_op(s.op)) sym_[d.dst] = alu(d, s.op, pc);
+        else sym_[d.dst].kind = Sym::kOpaque;
         if (s.op == Op::MOV64_REG) {
           vid_[d.dst] = vid_[d.src];
           vid32_[d.dst] = vid32_[d.src];
@@ -224,7 +233,7 @@ Sym Planner::alu(const DInsn& d, Op op, size_t pc) {
   const Sym& a = sym_[d.dst];
   const Sym& b = sym_[d.src];
   Sym v;
-  const bool is64 = spec_of(d).width == 64;
+  const bool is64 = spec_of(d.op).width == 64;
   const int width = is64 ? 64 : 32;
   switch (op) {
     case Op::MOV64_REG:
@@ -232,16 +241,12 @@ Sym Planner::alu(const DInsn& d, Op op, size_t pc) {
       const bool fits32 = b.kind != Sym::kBytes || std::all_of(b.pos.begin(), b.pos.end(), [](uint8_t p) {
                             return p == kNone || p <= 24;
                           });
+      // A copy of a plain value needs no symbol: the value numbers say the
+      // copy holds the same (low 32 bits), and the mov itself stays.
       if (b.kind != Sym::kOpaque && (is64 || fits32)) {
         v = b;
         if (!add(v, pc)) v.kind = Sym::kOpaque;
-        return v;
       }
-      v.kind = Sym::kCopy;
-      v.reg = d.src;
-      v.vid = vid32_[d.src];
-      v.first = static_cast<uint32_t>(pc);
-      v.mask = 1;
       return v;
     }
     case Op::LSH64_IMM:
@@ -261,18 +266,10 @@ Sym Planner::alu(const DInsn& d, Op op, size_t pc) {
       if (is64 || k == 0) return v;
       v.kind = op == Op::LSH32_IMM ? Sym::kShl : Sym::kShr;
       v.amount = static_cast<uint8_t>(k);
-      if (a.kind == Sym::kCopy) {
-        v.reg = a.reg;
-        v.vid = a.vid;
-        v.first = a.first;
-        v.mask = a.mask;
-        if (!add(v, pc)) return Sym{};
-      } else {
-        v.reg = d.dst;
-        v.vid = vid32_[d.dst];
-        v.first = static_cast<uint32_t>(pc);
-        v.mask = 1;
-      }
+      v.reg = d.dst;
+      v.vid = vid32_[d.dst];
+      v.first = static_cast<uint32_t>(pc);
+      v.mask = 1;
       return v;
     }
     case Op::OR64_REG:
@@ -318,7 +315,7 @@ void Planner::liveness() {
   for (size_t pc = 0; pc < n; ++pc) {
     const DInsn& d = prog_.code[pc];
     if (d.op == kOpLddwHi) continue;
-    const isa::InsnSpec& s = spec_of(d);
+    const isa::InsnSpec& s = spec_of(d.op);
     if (s.kind == isa::Kind::Jump || s.op == Op::CALL_LOCAL) target_[static_cast<size_t>(d.off)] = 1;
   }
   live_in_.assign(n + 1, 0);
@@ -327,7 +324,7 @@ void Planner::liveness() {
     for (size_t pc = n; pc-- > 0;) {
       const DInsn& d = prog_.code[pc];
       if (d.op == kOpLddwHi) continue;
-      const isa::InsnSpec& s = spec_of(d);
+      const isa::InsnSpec& s = spec_of(d.op);
       uint16_t out = 0;
       switch (s.kind) {
         case isa::Kind::Exit: break;
@@ -352,13 +349,13 @@ bool Planner::check(Candidate& c, const std::vector<uint8_t>& claimed) const {
   uint16_t written = 0;  // by the instructions that will emit nothing
   for (size_t pc = c.first; pc <= c.last; ++pc) {
     if (claimed[pc] || (pc > c.first && target_[pc])) return false;
-    if (pc != c.last && (c.mask >> (pc - c.first) & 1)) written |= use_def(prog_.code[pc], spec_of(prog_.code[pc])).def;
+    if (pc != c.last && (c.mask >> (pc - c.first) & 1)) written |= use_def(prog_.code[pc], spec_of(prog_.code[pc].op)).def;
   }
   bool src_ok = true, alt_ok = c.alt != kNone;
   for (size_t pc = c.first; pc <= c.last; ++pc) {
     if (c.mask >> (pc - c.first) & 1) continue;
     const DInsn& d = prog_.code[pc];
-    const isa::InsnSpec& s = spec_of(d);
+    const isa::InsnSpec& s = spec_of(d.op);
     if (d.op == kOpLddwHi) continue;
     if (s.kind != isa::Kind::Alu && s.kind != isa::Kind::Load && s.kind != isa::Kind::Endian &&
         s.kind != isa::Kind::LoadImm64)
@@ -377,9 +374,10 @@ bool Planner::check(Candidate& c, const std::vector<uint8_t>& claimed) const {
 
 }  // namespace
 
-FusionPlan plan_fusions(const vm::interp::Program& prog, std::span<const uint32_t> proofs) {
+FusionPlan plan_fusions(const vm::interp::Program& prog, std::span<const uint32_t> proofs,
+                        const isa::InsnSpec* const* specs) {
   if (proofs.size() != prog.raw.size()) return {};
-  return Planner(prog, proofs).run();
+  return Planner(prog, proofs, specs).run();
 }
 
 }  // namespace userbpf::jit::detail

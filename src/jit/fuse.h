@@ -34,7 +34,10 @@ struct FusionPlan {
   std::vector<Fusion> fused;
 };
 
-// `proofs`: one entry per slot (the program is verified).
-FusionPlan plan_fusions(const vm::interp::Program& prog, std::span<const uint32_t> proofs);
+// `proofs`: one entry per slot (the program is verified); `specs`: isa::spec
+// by isa::Op (a table: this runs once per instruction).
+FusionPlan plan_fusions(const vm::interp::Program& prog, std::span<const uint32_t> proofs,
+                        const isa::InsnSpec* const* specs);
+const isa::InsnSpec* const* spec_table();
 
 }  // namespace userbpf::jit::detail

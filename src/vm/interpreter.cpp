@@ -139,6 +139,9 @@ Result<Program> build_program(std::span<const isa::Insn> prog, const EngineOptio
   isa::ValidateOptions vo;
   vo.max_cpu = opts.max_cpu;
   vo.allow_unresolved_pseudo = true;  // refused below with interpreter-specific messages
+  // Every slot verified: the verifier has checked the fields already.
+  vo.verified = opts.proofs.size() == prog.size() &&
+                std::all_of(opts.proofs.begin(), opts.proofs.end(), [](uint32_t p) { return p & proof::kVerified; });
   std::vector<const isa::InsnSpec*> specs;
   if (Status st = isa::validate(prog, vo, &specs); !st) return st.error();
   if (prog.size() > static_cast<size_t>(INT32_MAX))

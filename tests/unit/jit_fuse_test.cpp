@@ -25,7 +25,7 @@ RunSetup input_setup(const Prog& p) {
 FusionPlan plan(const Prog& p, const std::vector<uint32_t>& proofs) {
   auto prog = vm::interp::build_program(p, {});
   EXPECT_TRUE(prog.ok()) << prog.error().str();
-  return jit::detail::plan_fusions(*prog, proofs);
+  return jit::detail::plan_fusions(*prog, proofs, jit::detail::spec_table());
 }
 
 // Runs p on both engines and returns what was fused.

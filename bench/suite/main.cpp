@@ -22,7 +22,7 @@ struct Options {
   bool smoke = false;
   std::vector<std::string> only;
   uint32_t repeat = 0;  // 0: calibrated per engine
-  int trials = 3;
+  int trials = 5;
   double target_ms = 100;
   bool no_kernel = false;
   std::string dir = USERBPF_BENCH_PROGS_DIR;
@@ -302,7 +302,7 @@ int main(int argc, char** argv) {
   app.add_flag("--smoke", o.smoke, "check agreement, time only 10 runs (for tests)");
   app.add_option("--prog", o.only, "only these programs (repeatable)");
   app.add_option("--repeat", o.repeat, "runs per measurement (default: calibrated to --target-ms)");
-  app.add_option("--trials", o.trials, "measurements per engine, the best one kept (default 3)");
+  app.add_option("--trials", o.trials, "measurements per engine, the best one kept (default 5)");
   app.add_option("--target-ms", o.target_ms, "time per measurement when calibrating (default 100)");
   app.add_flag("--no-kernel", o.no_kernel, "leave the kernel out");
   app.add_option("--progs-dir", o.dir, "where the .bpf.o files are");

@@ -304,11 +304,11 @@ struct Coverage {
   size_t map_lines = 0;        // kernel map entries / elements compared
 };
 
-// Runs `steps` through program `prog_name` of a fresh load on both sides and
-// reports every difference.
+// Runs `steps` through program `prog_name` of a fresh load on both sides
+// (userbpf on `engine`) and reports every difference.
 void run_sequence(const std::string& file, const std::string& prog_name, const std::vector<Step>& steps,
-                  Coverage& cov) {
-  SCOPED_TRACE(file + " / " + prog_name);
+                  const char* engine, Coverage& cov) {
+  SCOPED_TRACE(file + " / " + prog_name + " / " + engine);
   const std::string path = std::string(USERBPF_PROGS_DIR) + "/" + file;
   KernelSide k;
   k.obj = bpf_object__open_file(path.c_str(), nullptr);
@@ -316,7 +316,9 @@ void run_sequence(const std::string& file, const std::string& prog_name, const s
   ASSERT_EQ(bpf_object__load(k.obj), 0) << path << ": the kernel refused it";
   auto spec = loader::load_object(path);
   ASSERT_TRUE(spec.ok()) << spec.error().str();
-  auto uobj = runtime::Object::load(std::move(*spec));
+  runtime::ObjectOptions oo;
+  oo.engine = engine;
+  auto uobj = runtime::Object::load(std::move(*spec), oo);
   ASSERT_TRUE(uobj.ok()) << uobj.error().str();
   runtime::Object& u = **uobj;
 
@@ -468,17 +470,20 @@ TEST_P(MapsE2E, RunsAndMapsMatchKernel) {
   size_t ran = 0;
   for (const auto& p : spec->programs) {
     if (!hooks::supports_test_run(p.prog_type)) continue;
-    Coverage cov;
-    run_sequence(c.file, p.name, steps, cov);
+    // "auto" is the JIT for these verified programs (on hosts it supports).
+    for (const char* engine : {"auto", "interp"}) {
+      Coverage cov;
+      run_sequence(c.file, p.name, steps, engine, cov);
+      // The sequences are built to take several paths: make sure they did.
+      if (p.name == "xdp_map_types") {
+        EXPECT_GE(cov.retvals.size(), 3u);  // XDP_PASS, XDP_TX, XDP_ABORTED
+        EXPECT_GT(cov.ring_records, steps.size());
+      }
+      if (p.name == "xdp_entry") {
+        EXPECT_GE(cov.retvals.size(), 4u);
+      }
+    }
     ++ran;
-    // The sequences are built to take several paths: make sure they did.
-    if (p.name == "xdp_map_types") {
-      EXPECT_GE(cov.retvals.size(), 3u);  // XDP_PASS, XDP_TX, XDP_ABORTED
-      EXPECT_GT(cov.ring_records, steps.size());
-    }
-    if (p.name == "xdp_entry") {
-      EXPECT_GE(cov.retvals.size(), 4u);
-    }
   }
   EXPECT_GT(ran, 0u);
 }
@@ -490,7 +495,8 @@ std::vector<ObjCase> all_cases() {
     v.push_back({"xdp_map_types" + s, map_types_steps});
     v.push_back({"xdp_tail_calls" + s, tail_call_steps});
     for (const char* name : {"maps_globals", "loop_subprog", "callbacks", "v4_ops", "xdp_firewall", "map_in_map",
-                             "xdp_parse", "xdp_rewrite", "xdp_adjust", "tc_classify", "tc_skb", "socket_ldabs"})
+                             "array_lookup", "xdp_parse", "xdp_rewrite", "xdp_adjust", "tc_classify", "tc_skb",
+                             "socket_ldabs"})
       v.push_back({name + s, standard_steps});
   }
   return v;

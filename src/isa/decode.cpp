@@ -40,6 +40,14 @@ Error field_error(size_t pc, const Insn& insn, const std::string& what) {
                     static_cast<int64_t>(pc));
 }
 
+// Register numbers in range (what decoding relies on).
+Status check_registers(size_t pc, const Insn& insn, const InsnSpec& s) {
+  if (insn.dst >= kNumRegs) return field_error(pc, insn, "dst register r" + std::to_string(insn.dst) + " does not exist");
+  if (insn.src >= kNumRegs && s.uses_src_reg)
+    return field_error(pc, insn, "src register r" + std::to_string(insn.src) + " does not exist");
+  return ok_status();
+}
+
 // Reserved fields, register numbers and cpu version of one instruction.
 Status check_fields(size_t pc, const Insn& insn, const InsnSpec& s, const ValidateOptions& opts) {
   if (s.cpu > opts.max_cpu)
@@ -48,9 +56,7 @@ Status check_fields(size_t pc, const Insn& insn, const InsnSpec& s, const Valida
   if ((s.zero & kZeroSrc) && insn.src != 0) return field_error(pc, insn, "src register must be 0");
   if ((s.zero & kZeroOff) && insn.off != 0) return field_error(pc, insn, "offset must be 0");
   if ((s.zero & kZeroImm) && insn.imm != 0) return field_error(pc, insn, "immediate must be 0");
-  if (insn.dst >= kNumRegs) return field_error(pc, insn, "dst register r" + std::to_string(insn.dst) + " does not exist");
-  if (insn.src >= kNumRegs && s.uses_src_reg)
-    return field_error(pc, insn, "src register r" + std::to_string(insn.src) + " does not exist");
+  if (Status st = check_registers(pc, insn, s); !st) return st;
   // r10 is read-only: anything that writes dst as a register must not name it.
   const bool writes_dst = s.kind == Kind::Alu || s.kind == Kind::Endian || s.kind == Kind::Load ||
                           s.kind == Kind::LoadImm64;
@@ -77,12 +83,7 @@ Status validate(std::span<const Insn> prog, const ValidateOptions& opts, std::ve
       return make_error(ErrorKind::Malformed, "unknown opcode " + hex8(insn.opcode) + " [" + disassemble(insn) + "]",
                         static_cast<int64_t>(pc));
     specs[pc] = s;
-    if (opts.verified) {
-      if (insn.dst >= kNumRegs || (insn.src >= kNumRegs && s->uses_src_reg))
-        return field_error(pc, insn, "register out of range");
-    } else if (Status st = check_fields(pc, insn, *s, opts); !st) {
-      return st;
-    }
+    if (Status st = opts.verified ? check_registers(pc, insn, *s) : check_fields(pc, insn, *s, opts); !st) return st;
     if (s->op == Op::CALLX) {
       const int reg = insn.dst != 0 ? insn.dst : insn.imm;
       if (insn.dst != 0 && insn.imm != 0) return field_error(pc, insn, "callx takes its register in dst or imm, not both");

@@ -129,28 +129,24 @@ void Compiler::bind8(size_t at) {
 }
 
 void Compiler::jump_to(size_t target, int cond) {
-  if (target <= pc_) {  // backward (or to itself): the offset is known
-    const int64_t dst = offsets_[target];
-    const int64_t short_disp = dst - static_cast<int64_t>(getSize() + 2);
+  const bool backward = target <= pc_;  // (or to itself): the offset is known
+  if (backward) {
+    const int64_t short_disp = static_cast<int64_t>(offsets_[target]) - static_cast<int64_t>(getSize() + 2);
     if (short_disp >= -128) {
       db(cond < 0 ? 0xEB : (0x70 | cond));
       db(static_cast<uint8_t>(short_disp));
       return;
     }
-    if (cond < 0) {
-      db(0xE9);
-    } else {
-      db(0x0F);
-      db(0x80 | cond);
-    }
-    dd(static_cast<uint32_t>(dst - static_cast<int64_t>(getSize() + 4)));
-    return;
   }
   if (cond < 0) {
     db(0xE9);
   } else {
     db(0x0F);
     db(0x80 | cond);
+  }
+  if (backward) {
+    dd(static_cast<uint32_t>(static_cast<int64_t>(offsets_[target]) - static_cast<int64_t>(getSize() + 4)));
+    return;
   }
   fixups_.push_back({static_cast<uint32_t>(getSize()), static_cast<uint32_t>(target)});
   dd(0);

@@ -355,8 +355,8 @@ bool Planner::check(Candidate& c, const std::vector<uint8_t>& claimed) const {
   for (size_t pc = c.first; pc <= c.last; ++pc) {
     if (c.mask >> (pc - c.first) & 1) continue;
     const DInsn& d = prog_.code[pc];
-    const isa::InsnSpec& s = spec_of(d.op);
     if (d.op == kOpLddwHi) continue;
+    const isa::InsnSpec& s = spec_of(d.op);
     if (s.kind != isa::Kind::Alu && s.kind != isa::Kind::Load && s.kind != isa::Kind::Endian &&
         s.kind != isa::Kind::LoadImm64)
       return false;  // memory written, or the block ends

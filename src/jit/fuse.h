@@ -38,6 +38,5 @@ struct FusionPlan {
 // by isa::Op (a table: this runs once per instruction).
 FusionPlan plan_fusions(const vm::interp::Program& prog, std::span<const uint32_t> proofs,
                         const isa::InsnSpec* const* specs);
-const isa::InsnSpec* const* spec_table();
 
 }  // namespace userbpf::jit::detail

@@ -71,6 +71,8 @@ struct Compiled {
 // Generates the code for a decoded program.  opts.proofs is empty or one entry per slot.
 Result<Compiled> compile(const vm::interp::Program& prog, const vm::EngineOptions& opts);
 void release(Compiled& c);
+// isa::spec by isa::Op as a table (no lookup per instruction).
+const isa::InsnSpec* const* spec_table();
 
 // Tests switch BMI2 (shlx/shrx/sarx) off to cover the shifts through cl on
 // hosts that have it; affects engines built afterwards.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "jit/fuse.h"
+#include "jit/jit_internal.h"
 #include "unit/jit_test_util.h"
 #include "vm/interpreter_internal.h"
 
@@ -132,6 +133,17 @@ TEST(JitFuse, NotWhenTheRewriteWouldShow) {
   const Prog p = with_exit(word(4, false));
   std::vector<uint32_t> unproven = all_proven(p);
   EXPECT_TRUE(plan(p, unproven).fused.empty());
+}
+
+TEST(JitFuse, UnrelatedInstructionsInBetween) {
+  // An lddw (two slots) and an ALU op on other registers inside the idiom.
+  Prog p = word(4, false);
+  const auto wide = lddw(6, 0x1122334455667788ull);
+  p.insert(p.begin() + 3, wide.begin(), wide.end());
+  p.insert(p.begin() + 6, alu64(op::ADD, 7, 3));
+  const auto f = fused_and_same(with_exit(p, {alu64r(op::XOR, 0, 6)}), "lddw between");
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].size, 4);
 }
 
 TEST(JitFuse, TwoIdiomsSideBySide) {
